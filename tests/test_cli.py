@@ -1,0 +1,51 @@
+"""The nlu-lite command, run as a user would: a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pandas as pd
+
+
+def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "nlu_lite", *args], input=stdin, capture_output=True, text=True, env=env, timeout=300
+    )
+
+
+def test_cli_predict_prints_tokens():
+    out = run("predict", "I love NLP", "--positions")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0].split()[:3] == ["token", "begin", "end"]
+    assert [line.split()[1] for line in lines[1:]] == ["I", "love", "NLP"]
+    assert "(384)" in lines[1]
+
+
+def test_cli_stdin_and_outputs(tmp_path):
+    for suffix in ("parquet", "csv", "jsonl"):
+        path = tmp_path / f"out.{suffix}"
+        out = run("predict", "-", "--level", "document", "--out", str(path), stdin="first line\nsecond line\n")
+        assert out.returncode == 0, out.stderr
+        if suffix == "parquet":
+            df = pd.read_parquet(path)
+            vec = df["en_embed_all_minilm_l6_v2_embeddings"].iloc[0]
+            assert len(vec) == 384 and vec.dtype == "float32"
+        elif suffix == "csv":
+            df = pd.read_csv(path)
+            assert len(json.loads(df["en_embed_all_minilm_l6_v2_embeddings"].iloc[0])) == 384
+        else:
+            df = pd.read_json(path, lines=True)
+        assert list(df["document"]) == ["first line", "second line"]
+        assert list(df["origin_index"]) == [0, 1]
+
+
+def test_cli_unknown_model_is_one_line():
+    out = run("predict", "x", "--model", "en.embed.bert.small_L2_265")
+    assert out.returncode == 2
+    assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
+    assert "en.embed.bert.small_L2_256" in out.stderr

