@@ -130,10 +130,13 @@ def plan_windows(pieces: Pieces, capacity: int, overlap: float = 0.25) -> Window
         units.append(np.full(k, u))
         starts.append(base + local)
         lengths.append(np.full(k, capacity))
+        # the window whose centre is nearest is the one where the piece is furthest from an edge
+        centres = local + (capacity - 1) / 2.0
         pos = np.arange(n)
-        # distance of each piece to the nearer edge of each window (negative: outside)
-        margin = np.minimum(pos[None, :] - local[:, None], local[:, None] + capacity - 1 - pos[None, :])
-        piece_window[base : base + n] = next_id + np.argmax(margin, axis=0)
+        right = np.clip(np.searchsorted(centres, pos), 0, k - 1)
+        left = np.clip(right - 1, 0, k - 1)
+        nearer_left = np.abs(pos - centres[left]) <= np.abs(pos - centres[right])
+        piece_window[base : base + n] = next_id + np.where(nearer_left, left, right)
         next_id += k
     return Windows(
         np.concatenate(units).astype(np.int64),

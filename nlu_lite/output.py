@@ -1,10 +1,16 @@
-"""DataFrame → file: parquet (vectors as list<float32>), CSV (vectors as JSON lists), JSON lines."""
+"""Arrays → the output DataFrame, and DataFrame → file.
+
+Vectors stay float32 in one contiguous block per model; the ``array`` format puts 1-D views of
+that block into an object column (never lists of floats), ``expand`` makes one float32 column per
+dimension, ``numpy`` hands the block itself back for scikit-learn.  Files: parquet (vectors as
+list<float32>), CSV (vectors as JSON lists), JSON lines.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -14,6 +20,75 @@ if TYPE_CHECKING:
     import pandas as pd
 
 FORMATS = (".parquet", ".csv", ".jsonl")
+EMBEDDING_FORMATS: tuple[str, ...] = ("array", "expand", "numpy")
+INDEX_NAME = "origin_index"
+
+
+def vector_column(block: np.ndarray, has: np.ndarray) -> np.ndarray:
+    """An object column of 1-D float32 views into ``block``; None where ``has`` is False."""
+    col = np.empty(len(block), dtype=object)
+    if has.all():
+        col[:] = list(block)
+    else:
+        for i in np.flatnonzero(has).tolist():
+            col[i] = block[i]
+    return col
+
+
+def _with_nan(block: np.ndarray, has: np.ndarray) -> np.ndarray:
+    if has.all():
+        return block
+    out = block.copy()
+    out[~has] = np.nan
+    return out
+
+
+def assemble(
+    *,
+    level: str,
+    texts: list[str],
+    index: pd.Index,
+    begin: np.ndarray,
+    end: np.ndarray,
+    positions: bool,
+    extra: dict[str, np.ndarray],
+    meta: dict[str, np.ndarray],
+    vectors: dict[str, tuple[np.ndarray, np.ndarray]],
+    carried: pd.DataFrame | None,
+    embedding_format: str,
+    attrs: dict[str, Any],
+) -> Any:
+    """Build the output DataFrame (and, for ``numpy``, the matrix) in one go."""
+    import pandas as pd
+
+    columns: dict[str, Any] = {level: texts}
+    columns.update(extra)
+    if positions:
+        columns["begin"] = begin
+        columns["end"] = end
+    columns.update(meta)
+    if embedding_format == "array":
+        for name, (block, has) in vectors.items():
+            columns[name] = vector_column(block, has)
+    if index.name is None:
+        index = index.rename(INDEX_NAME)
+    frame = pd.DataFrame(columns, index=index, copy=False)
+    if embedding_format == "expand":
+        parts = [frame]
+        for name, (block, has) in vectors.items():
+            parts.append(
+                pd.DataFrame(_with_nan(block, has), index=index, columns=[f"{name}_{i}" for i in range(block.shape[1])])
+            )
+        frame = pd.concat(parts, axis=1)
+    if carried is not None:
+        for name in carried.columns:
+            key = name if name not in frame.columns else f"{name}_input"
+            frame[key] = carried[name].to_numpy()
+    frame.attrs.update(attrs)
+    if embedding_format == "numpy":
+        matrix = np.hstack([_with_nan(block, has) for block, has in vectors.values()]).astype(np.float32, copy=False)
+        return frame, matrix
+    return frame
 
 
 def vector_columns(df: pd.DataFrame) -> list[str]:
@@ -27,7 +102,7 @@ def write_frame(df: pd.DataFrame, path: str | Path) -> Path:
     if suffix not in FORMATS:
         raise InvalidOptionError("out", str(path), "a path ending in " + ", ".join(FORMATS))
     frame = df.copy()
-    frame.index.name = frame.index.name or "origin_index"
+    frame.index.name = frame.index.name or INDEX_NAME
     frame = frame.reset_index()
     vecs = vector_columns(frame)
     if suffix == ".parquet":

@@ -1,8 +1,8 @@
-"""Pipeline: texts in, a pandas DataFrame of aligned tokens (or sentences, documents) and vectors out.
+"""Pipeline: texts in, a pandas DataFrame of aligned tokens, sentences or documents and vectors out.
 
-``predict`` = preprocess (read inputs, tokenize, plan windows) → forward (length-sorted,
-token-budget batches under ``torch.inference_mode``; the only place the model is called) →
-postprocess (scatter vectors to words or pool them, build one DataFrame at the end).
+``predict`` = preprocess (read inputs, split sentences, tokenize, plan windows) → forward
+(:mod:`nlu_lite.encoder`: length-sorted, token-budget batches under ``torch.inference_mode``) →
+postprocess (scatter vectors to words or pool them, vectorised; one DataFrame at the end).
 """
 
 from __future__ import annotations
@@ -11,187 +11,88 @@ import logging
 import platform
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 
-from nlu_lite.batching import Pieces, Windows, iter_batches, plan_windows, tokenize
 from nlu_lite.components import Components
+from nlu_lite.encoder import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_TOKEN_BUDGET,
+    LAYER_COMBINES,
+    Encoded,
+    Encoder,
+    LayerCombine,
+    RunOptions,
+)
 from nlu_lite.errors import InvalidOptionError
-from nlu_lite.inputs import Errors, read_inputs
-from nlu_lite.pooling import UnitPooler, reduce_words, word_targets
+from nlu_lite.inputs import Errors, Inputs, read_inputs
+from nlu_lite.output import EMBEDDING_FORMATS, assemble
+from nlu_lite.pooling import reduce_words, word_targets
 from nlu_lite.registry import OUTPUT_LEVELS, SENTENCE_POOLINGS, WORD_POOLINGS
-
-if TYPE_CHECKING:
-    import pandas as pd
-    import torch
+from nlu_lite.sentences import Splitter, run_splitter
 
 logger = logging.getLogger("nlu_lite")
 
-LayerCombine = Literal["mean", "sum", "concat"]
-DEFAULT_TOKEN_BUDGET = 16384
-DEFAULT_BATCH_SIZE = 256
-
-
-def _special_tokens(tokenizer: Any) -> tuple[list[int], list[int]]:
-    """The ids a tokenizer puts before and after a single text ([CLS] … [SEP], <s> … </s>, … <sep> <cls>)."""
-    probe = "a"
-    body = tokenizer(probe, add_special_tokens=False)["input_ids"]
-    full = tokenizer(probe, add_special_tokens=True)["input_ids"]
-    for i in range(len(full) - len(body) + 1):
-        if full[i : i + len(body)] == body:
-            return list(full[:i]), list(full[i + len(body) :])
-    return [], []  # pragma: no cover - every tokenizer keeps the text's own ids
-
-
-def _private_backend(backend: Any) -> Any:
-    """Our own copy of a fast tokenizer: no padding, no truncation (tokenizer.json files often carry
-    both, and transformers changes them on every call), and special tokens written in the text
-    (a literal "[CLS]" or "<s>") read as text, never as control tokens."""
-    from tokenizers import Tokenizer
-
-    own = Tokenizer.from_str(backend.to_str())
-    own.no_padding()
-    own.no_truncation()
-    own.encode_special_tokens = True
-    return own
+EmbeddingFormat = Literal["array", "expand", "numpy"]
+# work above this many word pieces shows a progress bar (about two seconds on two CPU cores)
+PROGRESS_MIN_PIECES = 80_000
 
 
 @dataclass(frozen=True)
-class RunOptions:
-    """How to run a model: which layers, how to combine them, how big the batches are."""
+class Units:
+    """What the model encodes: whole inputs, or sentences of them."""
 
-    layers: int | Sequence[int] = -1
-    layer_combine: LayerCombine = "mean"
-    token_budget: int = DEFAULT_TOKEN_BUDGET
-    batch_size: int = DEFAULT_BATCH_SIZE
-
-
-@dataclass
-class Encoded:
-    """What one component computed for a list of units."""
-
-    pieces: Pieces
-    windows: Windows
-    rows: np.ndarray | None  # (R, D) vectors per output row (words or pieces)
-    pooled: np.ndarray | None  # (U, D) one vector per unit
-    has_pooled: np.ndarray | None  # (U,) bool
+    texts: list[str]
+    input: np.ndarray  # (U,) input row of each unit
+    base: np.ndarray  # (U,) offset of the unit in its input text
 
 
-class Encoder:
-    """One component (tokenizer + model) and how to run it."""
+@dataclass(frozen=True)
+class Rows:
+    """The output rows: one per item (word, piece, sentence, document), plus one per empty input."""
 
-    def __init__(self, components: Components, device: torch.device) -> None:
-        self.components = components
-        self.entry = components.entry
-        self.model = components.model
-        self.device = device
-        tokenizer = components.tokenizer
-        self.backend = _private_backend(tokenizer.backend_tokenizer)
-        self.prefix, self.suffix = _special_tokens(tokenizer)
-        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-        limit = self.entry.max_length
-        config_limit = getattr(self.model.config, "max_position_embeddings", None)
-        if config_limit and getattr(self.model.config, "model_type", "") in ("roberta", "xlm-roberta", "camembert"):
-            config_limit -= 2  # RoBERTa's positions start after the padding index
-        if config_limit and config_limit > 0:
-            limit = min(limit, int(config_limit))
-        self.max_length = limit
-        self.capacity = limit - len(self.prefix) - len(self.suffix)
-        self.n_layers = int(getattr(self.model.config, "num_hidden_layers", self.entry.layers))
-        self.cls_index = 0 if self.prefix else -1
+    n: int
+    input: np.ndarray  # (R,) input row of each output row
+    of_item: np.ndarray  # (I,) output row of each item
+    item_unit: np.ndarray  # (I,) unit of each item
+    begin: np.ndarray  # (R,) character offsets in the input text (0, 0 for empty rows)
+    end: np.ndarray
 
-    def tokenize(self, texts: Sequence[str]) -> Pieces:
-        return tokenize(self.backend, texts)
 
-    def _layer_indices(self, layers: int | Sequence[int]) -> list[int]:
-        wanted = [layers] if isinstance(layers, (int, np.integer)) else list(layers)
-        if not wanted:
-            raise InvalidOptionError("layers", layers, "an int or a non-empty list of ints")
-        out = []
-        for layer in wanted:
-            if not isinstance(layer, (int, np.integer)) or isinstance(layer, bool):
-                raise InvalidOptionError("layers", layers, "an int or a list of ints")
-            if not -(self.n_layers + 1) <= layer <= self.n_layers:
-                raise InvalidOptionError(
-                    "layers", layers, f"indices in [-{self.n_layers + 1}, {self.n_layers}] (0 = embeddings)"
-                )
-            out.append(int(layer) % (self.n_layers + 1))
-        return out
+def _rows(n_inputs: int, item_input: np.ndarray, item_unit: np.ndarray, begin: np.ndarray, end: np.ndarray) -> Rows:
+    """Lay out rows in input order; an input with no item gets one empty row."""
+    per_input = np.bincount(item_input, minlength=n_inputs)
+    empty = per_input == 0
+    n_rows = int(np.maximum(per_input, 1).sum())
+    empties_before = np.concatenate([[0], np.cumsum(empty)])[:-1]
+    of_item = np.arange(len(item_input)) + empties_before[item_input]
+    first_item = np.concatenate([[0], np.cumsum(per_input)])[:-1]
+    empty_rows = first_item[empty] + empties_before[empty]
+    row_input = np.empty(n_rows, dtype=np.int64)
+    row_input[of_item] = item_input
+    row_input[empty_rows] = np.flatnonzero(empty)
+    b = np.zeros(n_rows, dtype=np.int64)
+    e = np.zeros(n_rows, dtype=np.int64)
+    b[of_item] = begin
+    e[of_item] = end
+    return Rows(n_rows, row_input, of_item, item_unit, b, e)
 
-    def _forward(
-        self, input_ids: torch.Tensor, mask: torch.Tensor, layers: list[int], combine: LayerCombine
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """The model call: hidden states of the chosen layers, combined, and the pooler output."""
-        import torch
 
-        last_only = layers == [self.n_layers]
-        out = self.model(input_ids=input_ids, attention_mask=mask, output_hidden_states=not last_only)
-        pooler = getattr(out, "pooler_output", None)
-        if last_only:
-            return out.last_hidden_state, pooler
-        states = [out.hidden_states[i] for i in layers]
-        if len(states) == 1:
-            return states[0], pooler
-        if combine == "concat":
-            return torch.cat(states, dim=-1), pooler
-        stacked = torch.stack(states, dim=0)
-        return (stacked.mean(dim=0) if combine == "mean" else stacked.sum(dim=0)), pooler
-
-    def encode(
-        self,
-        pieces: Pieces,
-        targets: np.ndarray | None,
-        n_rows: int,
-        pooling: str | None,
-        opts: RunOptions,
-        normalize: bool = False,
-        progress: Any = None,
-    ) -> Encoded:
-        """Run the model over ``pieces``.
-
-        ``targets[p]`` is the output row that piece ``p``'s vector goes to (-1: not needed);
-        ``pooling`` asks for one pooled vector per unit as well.
-        """
-        import torch
-
-        layers, layer_combine, token_budget, batch_size = (
-            opts.layers,
-            opts.layer_combine,
-            opts.token_budget,
-            opts.batch_size,
-        )
-        if layer_combine not in ("mean", "sum", "concat"):
-            raise InvalidOptionError("layer_combine", layer_combine, ("mean", "sum", "concat"))
-        if isinstance(token_budget, bool) or not isinstance(token_budget, int) or token_budget < 1:
-            raise InvalidOptionError("token_budget", token_budget, "a positive int")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise InvalidOptionError("batch_size", batch_size, "a positive int")
-        layer_ids = self._layer_indices(layers)
-        dim = self.entry.dimension * (len(layer_ids) if layer_combine == "concat" else 1)
-        windows = plan_windows(pieces, self.capacity)
-        rows = np.zeros((n_rows, dim), dtype=np.float32) if targets is not None else None
-        pooler = UnitPooler(pieces.n_units, dim, pooling, self.device) if pooling else None
-        batches = iter_batches(pieces, windows, self.prefix, self.suffix, self.pad_id, token_budget, batch_size)
-        if progress is not None:
-            batches = progress(batches)
-        with torch.inference_mode():
-            for batch in batches:
-                ids = torch.from_numpy(batch.input_ids).to(self.device)
-                mask = torch.from_numpy(batch.attention_mask).to(self.device)
-                hidden, pooled_out = self._forward(ids, mask, layer_ids, layer_combine)
-                if rows is not None and targets is not None:
-                    dest = targets[batch.piece]
-                    own = (windows.piece_window[batch.piece] == batch.windows[batch.rows]) & (dest >= 0)
-                    if own.any():
-                        r = torch.from_numpy(batch.rows[own]).to(self.device)
-                        c = torch.from_numpy(batch.cols[own]).to(self.device)
-                        rows[dest[own]] = hidden[r, c].float().cpu().numpy()
-                if pooler is not None:
-                    units = torch.from_numpy(windows.unit[batch.windows]).to(self.device)
-                    pooler.add(units, hidden, mask, self.cls_index, pooled_out)
-        pooled, has = pooler.result(normalize) if pooler is not None else (None, None)
-        return Encoded(pieces, windows, rows, pooled, has)
+def _align(
+    pieces: Any, item_unit: np.ndarray, item_b: np.ndarray, item_e: np.ndarray, longest: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For spans in units, the first and last piece of ``pieces`` that overlap each span."""
+    m = longest + 1
+    unit = pieces.piece_unit
+    end_keys = np.maximum.accumulate(unit * m + pieces.end) if len(unit) else unit
+    begin_keys = np.maximum.accumulate(unit * m + pieces.begin) if len(unit) else unit
+    first = np.searchsorted(end_keys, item_unit * m + item_b, side="right")
+    last = np.searchsorted(begin_keys, item_unit * m + item_e, side="left") - 1
+    lo = pieces.unit_start[item_unit]
+    hi = pieces.unit_start[item_unit + 1]
+    valid = (first <= last) & (first >= lo) & (first < hi) & (last >= lo) & (last < hi)
+    return np.where(valid, first, 0), np.where(valid, last, 0), valid
 
 
 class Pipeline:
@@ -223,143 +124,224 @@ class Pipeline:
         word_pooling: str | None = None,
         layers: int | Sequence[int] = -1,
         layer_combine: LayerCombine = "mean",
+        sentence_splitter: Splitter | None = None,
+        metadata: bool = False,
+        embedding_format: EmbeddingFormat = "array",
         text_column: str | None = None,
         keep_columns: bool = True,
         errors: Errors = "raise",
         token_budget: int = DEFAULT_TOKEN_BUDGET,
         batch_size: int = DEFAULT_BATCH_SIZE,
+        overlap: float = 0.25,
         progress: bool | None = None,
-    ) -> pd.DataFrame:
+    ) -> Any:
         """Embed ``data`` and return a DataFrame at ``output_level``.
 
-        - ``token``: one row per word of the tokenizer's pre-tokenisation, its text as written,
-          its vector from the word's first piece (``word_pooling`` to change);
-        - ``sub_token``: one row per word piece;
-        - ``document``: one row per input, pooled as the registry says (``pooling`` to change).
+        ``data``: a string, a list/tuple/numpy array of strings, a pandas Series, or a DataFrame
+        (column ``text``, ``text_column=``, else the first string column; its other columns are
+        carried along unless ``keep_columns=False``).
+
+        Levels: ``token`` (words of the tokenizer's pre-tokenisation, as written), ``sub_token``
+        (word pieces), ``sentence`` (rule-based splitter, or ``sentence_splitter=callable``),
+        ``document``.  Word vectors come from the word's pieces (``word_pooling``: first, mean,
+        last); sentence and document vectors are pooled (``pooling``: mean, cls, pooler, max).
+        ``layers``: -1 (last), any index (0 = embeddings), or a list combined by
+        ``layer_combine`` (mean, sum, concat).
 
         The index repeats each input's own label; null or blank inputs keep one row with an empty
-        text and no vector.  ``positions=True`` adds ``begin``/``end`` character offsets.
-        """
-        import pandas as pd
+        text and no vector.  Texts longer than the model's window are split into windows that
+        overlap by ``overlap``; nothing is truncated.  ``positions=True`` adds ``begin``/``end``
+        offsets into the input text; ``metadata=True`` adds piece and window counts.
 
+        ``embedding_format``: ``array`` (a column of float32 arrays), ``expand`` (one float32
+        column per dimension), or ``numpy`` (returns ``(DataFrame, 2-D float32 array)``; rows
+        without a vector are NaN).
+        """
         first = self.encoders[0]
         level = output_level or first.entry.output_level
         if level not in OUTPUT_LEVELS:
             raise InvalidOptionError("output_level", level, OUTPUT_LEVELS)
-        if level == "sentence":
-            raise InvalidOptionError("output_level", level, ("token", "sub_token", "document"))
         if pooling is not None and pooling not in SENTENCE_POOLINGS:
             raise InvalidOptionError("pooling", pooling, SENTENCE_POOLINGS)
         if word_pooling is not None and word_pooling not in WORD_POOLINGS:
             raise InvalidOptionError("word_pooling", word_pooling, WORD_POOLINGS)
-        if len(self.encoders) > 1 and level in ("token", "sub_token"):
-            raise InvalidOptionError("output_level", level, "'document' when several models are loaded together")
+        if layer_combine not in LAYER_COMBINES:
+            raise InvalidOptionError("layer_combine", layer_combine, LAYER_COMBINES)
+        if embedding_format not in EMBEDDING_FORMATS:
+            raise InvalidOptionError("embedding_format", embedding_format, EMBEDDING_FORMATS)
+        if sentence_splitter is not None and not callable(sentence_splitter):
+            raise InvalidOptionError("sentence_splitter", sentence_splitter, "a callable text -> sentences")
+        opts = RunOptions(layers, layer_combine, token_budget, batch_size, overlap)
+        for enc in self.encoders:
+            enc.layer_indices(layers)  # validate before any work
         inputs = read_inputs(data, text_column=text_column, errors=errors, keep_columns=keep_columns)
         texts = inputs.texts
-        n_units = len(texts)
-        columns: dict[str, Any] = {}
-        opts = RunOptions(layers, layer_combine, token_budget, batch_size)
+        longest = max((len(t) for t in texts), default=0)
+
+        # sentences: the units at sentence level, the sentence number at token levels
+        sent_input = np.zeros(0, dtype=np.int64)
+        sent_begin = np.zeros(0, dtype=np.int64)
+        sent_end = np.zeros(0, dtype=np.int64)
+        if level != "document":
+            spans = [run_splitter(sentence_splitter, t) if t.strip() else [] for t in texts]
+            counts = np.fromiter((len(s) for s in spans), dtype=np.int64, count=len(spans))
+            sent_input = np.repeat(np.arange(len(texts)), counts)
+            flat = np.array([se for s in spans for se in s], dtype=np.int64).reshape(-1, 2)
+            sent_begin, sent_end = flat[:, 0], flat[:, 1]
+        if level == "sentence":
+            units = Units(
+                [
+                    texts[i][b:e]
+                    for i, b, e in zip(sent_input.tolist(), sent_begin.tolist(), sent_end.tolist(), strict=True)
+                ],
+                sent_input,
+                sent_begin,
+            )
+        else:
+            units = Units(texts, np.arange(len(texts)), np.zeros(len(texts), dtype=np.int64))
+
+        tick = self._progress_bar(progress, units)
+        pieces0 = first.tokenize(units.texts)
+        if tick is not None:
+            tick.set_total(len(pieces0.ids))
+        wp = word_pooling or first.entry.word_pooling
+        meta: dict[str, np.ndarray] = {}
+        vectors: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
         if level in ("token", "sub_token"):
-            enc = first
-            pieces = enc.tokenize(texts)
-            wp = word_pooling or enc.entry.word_pooling
             if level == "token":
-                starts = pieces.word_start
-                n_items = pieces.n_words
-                unit_first = pieces.unit_word_start
-                item_unit = pieces.word_unit
-                begin, end = pieces.word_begin(), pieces.word_end()
+                starts = pieces0.word_start
+                item_unit = pieces0.word_unit
+                item_b, item_e = pieces0.word_begin(), pieces0.word_end()
             else:
-                starts = np.arange(len(pieces.ids) + 1)
-                n_items = len(pieces.ids)
-                unit_first = pieces.unit_start
-                item_unit = pieces.piece_unit
-                begin, end = pieces.begin, pieces.end
-            per_unit = np.diff(unit_first)
-            empty = per_unit == 0
-            # every unit gets at least one row; rows of an empty unit have no vector
-            n_rows = int(np.maximum(per_unit, 1).sum())
-            empties_before = np.concatenate([[0], np.cumsum(empty)])[:-1]
-            row_of_item = np.arange(n_items) + empties_before[item_unit]
-            empty_rows = unit_first[:-1][empty] + empties_before[empty]
-            row_unit = np.empty(n_rows, dtype=np.int64)
-            row_unit[row_of_item] = item_unit
-            row_unit[empty_rows] = np.flatnonzero(empty)
+                starts = np.arange(len(pieces0.ids) + 1)
+                item_unit = pieces0.piece_unit
+                item_b, item_e = pieces0.begin, pieces0.end
+            rows = _rows(len(texts), units.input[item_unit], item_unit, item_b, item_e)
+            has = np.zeros(rows.n, dtype=bool)
+            has[rows.of_item] = True
+            # the first component defines the rows: its vectors go straight to them
             if level == "token" and wp == "mean":
-                targets = np.arange(len(pieces.ids))
-                enc_out = enc.encode(
-                    pieces, targets, len(pieces.ids), None, progress=self._progress(progress, pieces), opts=opts
-                )
-                assert enc_out.rows is not None
-                vectors = np.zeros((n_rows, enc_out.rows.shape[1]), dtype=np.float32)
-                vectors[row_of_item] = reduce_words(enc_out.rows, starts)
+                out = first.encode(pieces0, np.arange(len(pieces0.ids)), len(pieces0.ids), None, opts, progress=tick)
+                assert out.rows is not None
+                block = np.zeros((rows.n, out.rows.shape[1]), dtype=np.float32)
+                block[rows.of_item] = reduce_words(out.rows, starts)
             else:
-                piece_targets = (
-                    word_targets(starts, len(pieces.ids), wp) if level == "token" else np.arange(len(pieces.ids))
-                )
-                # map item index → output row
-                mapped = np.where(piece_targets >= 0, row_of_item[np.maximum(piece_targets, 0)], -1)
-                enc_out = enc.encode(pieces, mapped, n_rows, None, progress=self._progress(progress, pieces), opts=opts)
-                assert enc_out.rows is not None
-                vectors = enc_out.rows
-            b = np.zeros(n_rows, dtype=np.int64)
-            e = np.zeros(n_rows, dtype=np.int64)
-            b[row_of_item] = begin
-            e[row_of_item] = end
-            tokens = [""] * n_rows
-            for r, u, bb, ee in zip(
-                row_of_item.tolist(), item_unit.tolist(), begin.tolist(), end.tolist(), strict=True
+                item_of_piece = word_targets(starts, len(pieces0.ids), wp) if level == "token" else None
+                if item_of_piece is None:
+                    target = rows.of_item
+                else:
+                    target = np.where(item_of_piece >= 0, rows.of_item[np.maximum(item_of_piece, 0)], -1)
+                out = first.encode(pieces0, target, rows.n, None, opts, progress=tick)
+                assert out.rows is not None
+                block = out.rows
+            vectors[first.entry.column] = (block, has)
+            # other components: their own pieces, aligned to these rows by character spans
+            for enc in self.encoders[1:]:
+                pk = enc.tokenize(units.texts)
+                outk = enc.encode(pk, np.arange(len(pk.ids)), len(pk.ids), None, opts)
+                assert outk.rows is not None
+                f, last, ok = _align(pk, item_unit, item_b, item_e, longest)
+                dim = outk.rows.shape[1]
+                blk = np.zeros((rows.n, dim), dtype=np.float32)
+                if level == "token" and wp == "mean":
+                    csum = np.concatenate([np.zeros((1, dim)), np.cumsum(outk.rows, axis=0, dtype=np.float64)])
+                    span = (last - f + 1).astype(np.float64)[:, None]
+                    blk[rows.of_item] = ((csum[last + 1] - csum[f]) / span).astype(np.float32)
+                else:
+                    blk[rows.of_item] = outk.rows[last if (level == "token" and wp == "last") else f]
+                blk[rows.of_item[~ok]] = 0.0
+                hk = np.zeros(rows.n, dtype=bool)
+                hk[rows.of_item[ok]] = True
+                vectors[enc.entry.column] = (blk, hk)
+            text_col = [""] * rows.n
+            for r, i, b, e in zip(
+                rows.of_item.tolist(),
+                units.input[item_unit].tolist(),
+                item_b.tolist(),
+                item_e.tolist(),
+                strict=True,
             ):
-                tokens[r] = texts[u][bb:ee]
-            columns[level] = tokens
-            if positions:
-                columns["begin"] = b
-                columns["end"] = e
-            has = np.zeros(n_rows, dtype=bool)
-            has[row_of_item] = True
-            columns[enc.entry.column] = _vector_column(vectors, has)
-        else:  # document
-            row_unit = np.arange(n_units)
-            columns["document"] = list(texts)
-            if positions:
-                columns["begin"] = np.zeros(n_units, dtype=np.int64)
-                columns["end"] = np.array([len(t) for t in texts], dtype=np.int64)
-            for enc in self.encoders:
-                pieces = enc.tokenize(texts)
+                text_col[r] = texts[i][b:e]
+            if metadata:
+                n_pieces = np.zeros(rows.n, dtype=np.int64)
+                n_pieces[rows.of_item] = np.diff(starts)
+                meta["pieces"] = n_pieces
+            # sentence number of each row within its input
+            sentence_id = np.full(rows.n, -1, dtype=np.int64)
+            if len(sent_input):
+                m = longest + 1
+                keys = sent_input * m + sent_begin
+                pos = np.searchsorted(keys, rows.input[rows.of_item] * m + rows.begin[rows.of_item], side="right") - 1
+                first_sent = np.searchsorted(sent_input, rows.input[rows.of_item], side="left")
+                sentence_id[rows.of_item] = np.maximum(pos - first_sent, 0)
+            extra = {"sentence_id": sentence_id}
+        else:
+            # sentence or document: one item per unit with text
+            present = np.fromiter((bool(t.strip()) for t in units.texts), dtype=bool, count=len(units.texts))
+            item_unit = np.flatnonzero(present)
+            item_b = units.base[item_unit]
+            item_e = item_b + np.array([len(units.texts[u]) for u in item_unit.tolist()], dtype=np.int64)
+            rows = _rows(len(texts), units.input[item_unit], item_unit, item_b, item_e)
+            first_out: Encoded | None = None
+            for k, enc in enumerate(self.encoders):
+                pk = pieces0 if k == 0 else enc.tokenize(units.texts)
                 pool = pooling or enc.entry.pooling
-                out = enc.encode(
-                    pieces,
-                    None,
-                    0,
-                    pool,
-                    normalize=enc.entry.normalize and pooling is None,
-                    progress=self._progress(progress, pieces),
-                    opts=opts,
-                )
-                assert out.pooled is not None and out.has_pooled is not None
-                columns[enc.entry.column] = _vector_column(out.pooled, out.has_pooled)
-        index = inputs.index.take(row_unit)
-        frame = pd.DataFrame(columns, index=index, copy=False)
-        if inputs.carried is not None:
-            carried = inputs.carried.iloc[row_unit]
-            for name in carried.columns:
-                if name not in frame.columns:
-                    frame[name] = carried[name].to_numpy()
-        frame.attrs["nlu_lite"] = self._provenance(level, pooling, word_pooling, layers, layer_combine)
-        return frame
+                normalize = enc.entry.normalize and pooling is None
+                res = enc.encode(pk, None, 0, pool, opts, normalize=normalize, progress=tick if k == 0 else None)
+                assert res.pooled is not None and res.has_pooled is not None
+                blk = np.zeros((rows.n, res.pooled.shape[1]), dtype=np.float32)
+                blk[rows.of_item] = res.pooled[item_unit]
+                hk = np.zeros(rows.n, dtype=bool)
+                hk[rows.of_item] = res.has_pooled[item_unit]
+                vectors[enc.entry.column] = (blk, hk)
+                if k == 0:
+                    first_out = res
+            assert first_out is not None
+            out = first_out
+            text_col = [""] * rows.n
+            for r, u in zip(rows.of_item.tolist(), item_unit.tolist(), strict=True):
+                text_col[r] = units.texts[u]
+            if metadata:
+                n_pieces = np.zeros(rows.n, dtype=np.int64)
+                n_pieces[rows.of_item] = np.diff(pieces0.unit_start)[item_unit]
+                meta["pieces"] = n_pieces
+            extra = {}
+        if tick is not None:
+            tick.close()
+        if metadata:
+            unit_pieces = np.diff(pieces0.unit_start)
+            meta["input_pieces"] = np.bincount(units.input, weights=unit_pieces, minlength=len(texts)).astype(np.int64)[
+                rows.input
+            ]
+            meta["input_windows"] = np.bincount(units.input, weights=out.windows_per_unit, minlength=len(texts)).astype(
+                np.int64
+            )[rows.input]
+        return assemble(
+            level=level,
+            texts=text_col,
+            index=inputs.index.take(rows.input),
+            begin=rows.begin,
+            end=rows.end,
+            positions=positions,
+            extra=extra,
+            meta=meta,
+            vectors=vectors,
+            carried=inputs.carried.iloc[rows.input] if inputs.carried is not None else None,
+            embedding_format=embedding_format,
+            attrs=self._provenance(level, pooling, word_pooling, layers, layer_combine, inputs),
+        )
 
-    def _progress(self, progress: bool | None, pieces: Pieces) -> Any:
-        if progress is False or (progress is None and len(pieces.ids) < 200_000):
+    def _progress_bar(self, progress: bool | None, units: Units) -> _Progress | None:
+        if progress is False:
             return None
-        from tqdm.auto import tqdm
-
-        def wrap(it: Any) -> Any:
-            return tqdm(it, desc="nlu_lite", unit="batch", leave=False)
-
-        return wrap
+        size = sum(len(t) for t in units.texts) // 4  # about four characters per piece
+        if progress is None and size < PROGRESS_MIN_PIECES:
+            return None
+        return _Progress()
 
     def _provenance(
-        self, level: str, pooling: str | None, word_pooling: str | None, layers: Any, combine: str
+        self, level: str, pooling: str | None, word_pooling: str | None, layers: Any, combine: str, inputs: Inputs
     ) -> dict[str, Any]:
         import torch
         import transformers
@@ -367,25 +349,21 @@ class Pipeline:
         from nlu_lite import __version__
 
         return {
+            "nlu_lite_version": __version__,
             "output_level": level,
-            "models": [
-                {
-                    "spelling": e.entry.spelling,
-                    "repo": e.components.repo,
-                    "revision": e.components.revision,
-                    "origin": e.components.origin,
-                    "pooling": pooling or e.entry.pooling,
-                    "word_pooling": word_pooling or e.entry.word_pooling,
-                    "max_length": e.max_length,
-                    "dtype": str(next(e.model.parameters()).dtype).replace("torch.", ""),
-                }
-                for e in self.encoders
-            ],
-            "layers": layers if isinstance(layers, int) else list(layers),
+            "spellings": self.spellings,
+            "repos": [e.components.repo for e in self.encoders],
+            "revisions": [e.components.revision for e in self.encoders],
+            "origins": [e.components.origin for e in self.encoders],
+            "pooling": [pooling or e.entry.pooling for e in self.encoders],
+            "word_pooling": [word_pooling or e.entry.word_pooling for e in self.encoders],
+            "layers": int(layers) if isinstance(layers, (int, np.integer)) else [int(x) for x in layers],
             "layer_combine": combine,
+            "max_length": [e.max_length for e in self.encoders],
+            "dtype": [str(next(e.model.parameters()).dtype).replace("torch.", "") for e in self.encoders],
             "device": str(self.device),
+            "inputs": len(inputs.texts),
             "versions": {
-                "nlu_lite": __version__,
                 "torch": torch.__version__,
                 "transformers": transformers.__version__,
                 "python": platform.python_version(),
@@ -393,12 +371,19 @@ class Pipeline:
         }
 
 
-def _vector_column(block: np.ndarray, has: np.ndarray) -> np.ndarray:
-    """An object column of 1-D float32 views into ``block``; None where ``has`` is False."""
-    col = np.empty(len(block), dtype=object)
-    if has.all():
-        col[:] = list(block)
-    else:
-        for i in np.flatnonzero(has).tolist():
-            col[i] = block[i]
-    return col
+class _Progress:
+    """A tqdm bar (notebook-aware) counting word pieces."""
+
+    def __init__(self) -> None:
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(desc="nlu_lite", unit="window", leave=False)
+
+    def set_total(self, pieces: int) -> None:
+        self.bar.set_postfix_str(f"{pieces:,} pieces")
+
+    def __call__(self, windows: int) -> None:
+        self.bar.update(windows)
+
+    def close(self) -> None:
+        self.bar.close()

@@ -73,7 +73,7 @@ class UnitPooler:
             self.weight.index_add_(0, units, mask.sum(dim=1).to(torch.float32))
         elif self.pooling == "max":
             masked = hidden.masked_fill(~mask.bool().unsqueeze(-1), float("-inf")).amax(dim=1)
-            self.acc.index_reduce_(0, units, masked, "amax")
+            self.acc.scatter_reduce_(0, units[:, None].expand_as(masked), masked, "amax", include_self=True)
             self.weight.index_add_(0, units, torch.ones_like(units, dtype=torch.float32))
         else:
             if self.pooling == "pooler":

@@ -21,9 +21,11 @@ def test_cli_predict_prints_tokens():
     out = run("predict", "I love NLP", "--positions")
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
-    assert lines[0].split()[:3] == ["token", "begin", "end"]
-    assert [line.split()[1] for line in lines[1:]] == ["I", "love", "NLP"]
-    assert "(384)" in lines[1]
+    assert lines[0].split()[:4] == ["token", "sentence_id", "begin", "end"]
+    assert lines[1].split() == ["origin_index"]
+    assert [line.split()[1] for line in lines[2:]] == ["I", "love", "NLP"]
+    assert [line.split()[3:5] for line in lines[2:]] == [["0", "1"], ["2", "6"], ["7", "10"]]
+    assert "(384)" in lines[2]
 
 
 def test_cli_stdin_and_outputs(tmp_path):

@@ -22,7 +22,7 @@ def test_load_small_bert_from_offline_cache(small_bert_snapshot):
     assert not enc.model.training
     df = pipe.predict("I love NLP", output_level="token")
     assert list(df["token"]) == ["I", "love", "NLP"]
-    assert list(df.columns) == ["token", "en_embed_bert_small_L2_256_embeddings"]
+    assert list(df.columns) == ["token", "sentence_id", "en_embed_bert_small_L2_256_embeddings"]
     vecs = df["en_embed_bert_small_L2_256_embeddings"]
     assert all(isinstance(v, np.ndarray) and v.shape == (256,) and v.dtype == np.float32 for v in vecs)
 

@@ -15,7 +15,7 @@ SCOL = "en_embed_sentence_all_minilm_l6_v2_embeddings"
 def test_predict_i_love_nlp_tokens(minilm):
     df = minilm.predict("I love NLP", output_level="token")
     assert list(df["token"]) == ["I", "love", "NLP"]  # case kept
-    assert list(df.columns) == ["token", COL]
+    assert list(df.columns) == ["token", "sentence_id", COL]
     assert list(df.index) == [0, 0, 0]
     for v in df[COL]:
         assert isinstance(v, np.ndarray) and v.dtype == np.float32 and v.shape == (384,)

@@ -1,0 +1,264 @@
+"""One loaded component (tokenizer + model) and the forward pass over planned windows.
+
+The model is called in exactly one place, :meth:`Encoder._forward`, under
+``torch.inference_mode``.  When only early layers are asked for, forward hooks capture them and
+stop the forward at the deepest layer needed, so ``layers=0`` costs an embedding lookup, not a
+whole encoder.  The hooks read a thread-local request, so concurrent predict() calls with
+different layer choices do not interfere.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from nlu_lite.batching import Batch, Pieces, Windows, iter_batches, plan_windows, tokenize
+from nlu_lite.components import Components
+from nlu_lite.errors import InvalidOptionError
+from nlu_lite.pooling import UnitPooler
+
+if TYPE_CHECKING:
+    import torch
+
+logger = logging.getLogger("nlu_lite")
+
+LayerCombine = Literal["mean", "sum", "concat"]
+LAYER_COMBINES: tuple[str, ...] = ("mean", "sum", "concat")
+DEFAULT_TOKEN_BUDGET = 16384
+DEFAULT_BATCH_SIZE = 256
+# model types whose hidden_states[i] is exactly the output of layer module i-1 (no final norm)
+_HOOKABLE = {"bert", "roberta", "xlm-roberta", "camembert", "electra", "distilbert", "mpnet"}
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run a model: which layers, how to combine them, how big the batches are."""
+
+    layers: int | Sequence[int] = -1
+    layer_combine: LayerCombine = "mean"
+    token_budget: int = DEFAULT_TOKEN_BUDGET
+    batch_size: int = DEFAULT_BATCH_SIZE
+    overlap: float = 0.25
+
+
+@dataclass
+class Encoded:
+    """What one component computed for a list of units."""
+
+    pieces: Pieces
+    windows: Windows
+    rows: np.ndarray | None  # (R, D) vectors per output row
+    pooled: np.ndarray | None  # (U, D) one vector per unit
+    has_pooled: np.ndarray | None  # (U,) bool
+    windows_per_unit: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+
+class _StopForward(Exception):
+    """Raised by a hook once the deepest layer needed has run."""
+
+
+@dataclass
+class _Capture:
+    wanted: set[int]
+    stop_at: int
+    states: dict[int, Any] = field(default_factory=dict)
+
+
+def _special_tokens(tokenizer: Any) -> tuple[list[int], list[int]]:
+    """The ids a tokenizer puts before and after a single text ([CLS] … [SEP], <s> … </s>, … <sep> <cls>)."""
+    body = tokenizer("a", add_special_tokens=False)["input_ids"]
+    full = tokenizer("a", add_special_tokens=True)["input_ids"]
+    for i in range(len(full) - len(body) + 1):
+        if full[i : i + len(body)] == body:
+            return list(full[:i]), list(full[i + len(body) :])
+    return [], []  # pragma: no cover - every tokenizer keeps the text's own ids
+
+
+def _private_backend(backend: Any) -> Any:
+    """Our own copy of a fast tokenizer: no padding, no truncation (tokenizer.json files often carry
+    both, and transformers changes them on every call), and special tokens written in the text
+    (a literal "[CLS]" or "<s>") read as text, never as control tokens."""
+    from tokenizers import Tokenizer
+
+    own = Tokenizer.from_str(backend.to_str())
+    own.no_padding()
+    own.no_truncation()
+    own.encode_special_tokens = True
+    return own
+
+
+def _find_layers(model: Any, n_layers: int) -> tuple[Any, list[Any]] | None:
+    """The embeddings module and the list of transformer layers, where the architecture is known."""
+    if getattr(model.config, "model_type", None) not in _HOOKABLE:
+        return None
+    embeddings = getattr(model, "embeddings", None)
+    for path in ("encoder.layer", "transformer.layer", "encoder.layers", "layer", "layers"):
+        obj = model
+        for part in path.split("."):
+            obj = getattr(obj, part, None)
+            if obj is None:
+                break
+        if obj is not None and hasattr(obj, "__len__") and len(obj) == n_layers and embeddings is not None:
+            return embeddings, list(obj)
+    return None
+
+
+class Encoder:
+    """One component (tokenizer + model) and how to run it."""
+
+    def __init__(self, components: Components, device: torch.device) -> None:
+        self.components = components
+        self.entry = components.entry
+        self.model = components.model
+        self.device = device
+        tokenizer = components.tokenizer
+        self.backend = _private_backend(tokenizer.backend_tokenizer)
+        self.prefix, self.suffix = _special_tokens(tokenizer)
+        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+        limit = self.entry.max_length
+        config = self.model.config
+        config_limit = getattr(config, "max_position_embeddings", None)
+        if config_limit and getattr(config, "model_type", "") in ("roberta", "xlm-roberta", "camembert"):
+            config_limit -= 2  # RoBERTa's positions start after the padding index
+        if config_limit and config_limit > 0:
+            limit = min(limit, int(config_limit))
+        self.max_length = limit
+        self.capacity = limit - len(self.prefix) - len(self.suffix)
+        n_layers = getattr(config, "num_hidden_layers", None) or getattr(config, "n_layers", None)
+        self.n_layers = int(n_layers) if n_layers else self.entry.layers
+        self.cls_index = 0 if self.prefix else -1
+        self.has_pooler = getattr(self.model, "pooler", None) is not None
+        self._local = threading.local()
+        found = _find_layers(self.model, self.n_layers)
+        self.can_stop_early = found is not None
+        if found is not None:
+            embeddings, layer_modules = found
+            embeddings.register_forward_hook(functools.partial(self._hook, 0))
+            for i, module in enumerate(layer_modules):
+                module.register_forward_hook(functools.partial(self._hook, i + 1))
+
+    def _hook(self, index: int, module: Any, args: Any, output: Any) -> None:
+        capture: _Capture | None = getattr(self._local, "capture", None)
+        if capture is None:
+            return
+        if index in capture.wanted:
+            capture.states[index] = output[0] if isinstance(output, tuple) else output
+        if index == capture.stop_at:
+            raise _StopForward
+
+    def tokenize(self, texts: Sequence[str]) -> Pieces:
+        return tokenize(self.backend, texts)
+
+    def layer_indices(self, layers: int | Sequence[int]) -> list[int]:
+        """User layer choice → indices into hidden_states (0 = embeddings, n_layers = last)."""
+        wanted = [layers] if isinstance(layers, (int, np.integer)) else list(layers)
+        if not wanted or isinstance(layers, (str, bytes, bool)):
+            raise InvalidOptionError("layers", layers, "an int or a non-empty list of ints")
+        out = []
+        for layer in wanted:
+            if not isinstance(layer, (int, np.integer)) or isinstance(layer, bool):
+                raise InvalidOptionError("layers", layers, "an int or a list of ints")
+            if not -(self.n_layers + 1) <= layer <= self.n_layers:
+                raise InvalidOptionError(
+                    "layers", layers, f"indices in [-{self.n_layers + 1}, {self.n_layers}] (0 = embeddings)"
+                )
+            out.append(int(layer) % (self.n_layers + 1))
+        return out
+
+    def _forward(
+        self, input_ids: torch.Tensor, mask: torch.Tensor, layers: list[int], combine: str, need_pooler: bool
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The model call: hidden states of the chosen layers, combined, and the pooler output."""
+        import torch
+
+        last = self.n_layers
+        pooler = None
+        if layers == [last]:
+            out = self.model(input_ids=input_ids, attention_mask=mask)
+            states = [out.last_hidden_state]
+            pooler = getattr(out, "pooler_output", None)
+        elif self.can_stop_early and not need_pooler:
+            capture = _Capture(set(layers), max(layers))
+            self._local.capture = capture
+            try:
+                self.model(input_ids=input_ids, attention_mask=mask)
+            except _StopForward:
+                pass
+            finally:
+                self._local.capture = None
+            states = [capture.states[i] for i in layers]
+        else:
+            out = self.model(input_ids=input_ids, attention_mask=mask, output_hidden_states=True)
+            states = [out.hidden_states[i] for i in layers]
+            pooler = getattr(out, "pooler_output", None)
+        if len(states) == 1:
+            return states[0], pooler
+        if combine == "concat":
+            return torch.cat(states, dim=-1), pooler
+        stacked = torch.stack(states, dim=0)
+        return (stacked.mean(dim=0) if combine == "mean" else stacked.sum(dim=0)), pooler
+
+    def output_dim(self, opts: RunOptions) -> int:
+        n = len(self.layer_indices(opts.layers))
+        return self.entry.dimension * (n if opts.layer_combine == "concat" and n > 1 else 1)
+
+    def encode(
+        self,
+        pieces: Pieces,
+        targets: np.ndarray | None,
+        n_rows: int,
+        pooling: str | None,
+        opts: RunOptions,
+        normalize: bool = False,
+        progress: Callable[[int], Any] | None = None,
+    ) -> Encoded:
+        """Run the model over ``pieces``.
+
+        ``targets[p]`` is the output row that piece ``p``'s vector goes to (-1: not needed);
+        ``pooling`` asks for one pooled vector per unit as well.
+        """
+        import torch
+
+        if opts.layer_combine not in LAYER_COMBINES:
+            raise InvalidOptionError("layer_combine", opts.layer_combine, LAYER_COMBINES)
+        for name in ("token_budget", "batch_size"):
+            value = getattr(opts, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise InvalidOptionError(name, value, "a positive int")
+        layer_ids = self.layer_indices(opts.layers)
+        if pooling == "pooler" and not self.has_pooler:
+            raise InvalidOptionError("pooling", "pooler", "'mean', 'cls' or 'max': this model has no pooler")
+        need_pooler = pooling == "pooler"
+        dim = self.output_dim(opts)
+        windows = plan_windows(pieces, self.capacity, opts.overlap)
+        rows = np.zeros((n_rows, dim), dtype=np.float32) if targets is not None else None
+        pooler = UnitPooler(pieces.n_units, dim, pooling, self.device) if pooling else None
+        batches: Iterable[Batch] = iter_batches(
+            pieces, windows, self.prefix, self.suffix, self.pad_id, opts.token_budget, opts.batch_size
+        )
+        with torch.inference_mode():
+            for batch in batches:
+                ids = torch.from_numpy(batch.input_ids).to(self.device)
+                mask = torch.from_numpy(batch.attention_mask).to(self.device)
+                hidden, pooled_out = self._forward(ids, mask, layer_ids, opts.layer_combine, need_pooler)
+                if rows is not None and targets is not None:
+                    dest = targets[batch.piece]
+                    own = (windows.piece_window[batch.piece] == batch.windows[batch.rows]) & (dest >= 0)
+                    if own.any():
+                        r = torch.from_numpy(batch.rows[own]).to(self.device)
+                        c = torch.from_numpy(batch.cols[own]).to(self.device)
+                        rows[dest[own]] = hidden[r, c].float().cpu().numpy()
+                if pooler is not None:
+                    units = torch.from_numpy(windows.unit[batch.windows]).to(self.device)
+                    pooler.add(units, hidden, mask, self.cls_index, pooled_out)
+                if progress is not None:
+                    progress(len(batch.windows))
+        pooled, has = pooler.result(normalize) if pooler is not None else (None, None)
+        per_unit = np.bincount(windows.unit, minlength=pieces.n_units).astype(np.int64)
+        return Encoded(pieces, windows, rows, pooled, has, per_unit)

@@ -1,0 +1,129 @@
+"""A dependency-light, rule-based sentence splitter that returns character spans.
+
+It splits after ``.``, ``!``, ``?``, ``…`` (and runs of them, with closing quotes or brackets
+that follow) when whitespace and then a plausible sentence start come next; after the CJK full
+stops ``。！？`` without needing whitespace; and at blank lines.  It does not split after
+common abbreviations (``Dr.``, ``e.g.``, ``etc.``, ``U.S.``), single-letter initials
+(``J. R. R. Tolkien``), or inside numbers (``3.14``).  Spans never overlap, are stripped of
+surrounding whitespace, and together hold every non-space character of the text.
+
+Replace it with any callable ``text -> list[str]`` (the sentences, in order, as they stand in the
+text) or ``text -> list[tuple[int, int]]`` (spans), e.g. a spaCy or NLTK splitter.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+from nlu_lite.errors import InvalidOptionError
+
+Splitter = Callable[[str], Sequence[str | tuple[int, int]]]
+
+ABBREVIATIONS = frozenset(
+    """
+    mr mrs ms dr prof sr jr st mt ft vs etc e.g eg i.e ie cf al approx dept est fig figs inc ltd co corp
+    jan feb mar apr jun jul aug sep sept oct nov dec no nos vol vols pp p ch sec art gen col lt sgt capt
+    gov rev hon pres u.s u.k u.n e.u a.m p.m ph.d m.d b.a m.a b.sc d.c n.y l.a op ed eds resp
+    """.split()
+)
+
+# a candidate end: terminal punctuation, optional closing quotes/brackets, then whitespace
+_END = re.compile(r"""([.!?…]+|[。！？]+)(["'”’»)\]]*)(?=(\s+)|$)|([。！？]+)(["'”’」』)]*)""")
+_BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
+_WORD_BEFORE = re.compile(r"([\w.]+)$")
+
+
+def _is_abbreviation(text: str, dot: int) -> bool:
+    """Is the '.' at ``dot`` part of an abbreviation or an initial rather than a sentence end?"""
+    m = _WORD_BEFORE.search(text, 0, dot)
+    if not m:
+        return False
+    word = m.group(1).lower().strip(".")
+    if not word:
+        return False
+    if word in ABBREVIATIONS:
+        return True
+    if len(word) == 1 and word.isalpha():  # an initial: "J. Smith"
+        return True
+    # dotted acronyms such as "u.s.a" or "e.g"
+    return bool(re.fullmatch(r"(\w\.)+\w", word))
+
+
+def _starts_sentence(text: str, pos: int) -> bool:
+    """Does what follows ``pos`` look like the start of a new sentence?"""
+    n = len(text)
+    while pos < n and text[pos].isspace():
+        pos += 1
+    if pos >= n:
+        return True
+    ch = text[pos]
+    if ch.islower():
+        return False
+    return not (ch in ",;:)" or ch == "]")
+
+
+def split_spans(text: str) -> list[tuple[int, int]]:
+    """Sentence spans ``(begin, end)`` of ``text``; ``text[begin:end]`` is each sentence."""
+    cuts = {len(text)}
+    for m in _BLANK_LINE.finditer(text):
+        cuts.add(m.start())
+    for m in _END.finditer(text):
+        if m.group(4):  # CJK full stop, no whitespace needed
+            cuts.add(m.end())
+            continue
+        punct = m.group(1)
+        end = m.end(2) if m.group(2) else m.end(1)
+        if punct in "。！？" or any(c in punct for c in "。！？"):
+            cuts.add(end)
+            continue
+        if punct == "." and _is_abbreviation(text, m.start(1)):
+            # an abbreviation ends a sentence only if a capitalised word does not follow closely
+            # ("He lives in the U.S. He likes it." still splits at a line end or blank line)
+            continue
+        if _starts_sentence(text, end):
+            cuts.add(end)
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for cut in sorted(cuts):
+        seg = text[start:cut]
+        stripped = seg.strip()
+        if stripped:
+            b = start + (len(seg) - len(seg.lstrip()))
+            spans.append((b, b + len(stripped)))
+        start = cut
+    return spans
+
+
+def run_splitter(splitter: Splitter | None, text: str) -> list[tuple[int, int]]:
+    """Spans from the default splitter or a user's callable (strings are located in order)."""
+    if splitter is None:
+        return split_spans(text)
+    result = splitter(text)
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    for item in result:
+        if isinstance(item, str):
+            if not item.strip():
+                continue
+            found = text.find(item, pos)
+            if found < 0:
+                raise InvalidOptionError(
+                    "sentence_splitter",
+                    splitter,
+                    f"a callable whose sentences appear in the text in order; {item[:40]!r} does not",
+                )
+            spans.append((found, found + len(item)))
+            pos = found + len(item)
+        elif isinstance(item, tuple) and len(item) == 2:
+            b, e = int(item[0]), int(item[1])
+            if not 0 <= b <= e <= len(text) or b < pos:
+                raise InvalidOptionError(
+                    "sentence_splitter", splitter, "spans in order, inside the text, not overlapping"
+                )
+            if text[b:e].strip():
+                spans.append((b, e))
+            pos = e
+        else:
+            raise InvalidOptionError("sentence_splitter", splitter, "a callable returning strings or (begin, end)")
+    return spans
