@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nlu_lite.errors import (
@@ -20,9 +22,12 @@ from nlu_lite.errors import (
     RegistryError,
     UnknownSpellingError,
 )
-from nlu_lite.registry import add_registry, resolve
+from nlu_lite.registry import Entry, add_registry, resolve
 
 if TYPE_CHECKING:
+    import pandas as pd
+
+    from nlu_lite.catalogue import ModelInfo
     from nlu_lite.pipeline import Pipeline
 
 __version__ = "0.1.0"
@@ -42,7 +47,10 @@ __all__ = [
     "UnknownSpellingError",
     "__version__",
     "add_registry",
+    "download",
+    "info",
     "load",
+    "models",
     "resolve",
 ]
 
@@ -64,20 +72,77 @@ def _pick_device(device: str) -> str:
     return device
 
 
-def load(spelling: str = DEFAULT_SPELLING, *, device: str = "cpu") -> Pipeline:
-    """Build a Pipeline for one spelling, or several separated by spaces (as NLU allows).
+def _entries(spelling: str | None, path: str | os.PathLike[str] | None) -> list[Entry]:
+    from nlu_lite.components import hf_entry, path_entry
 
-    Files come from the entry's sources in order: local folder, installed package, the Hugging
-    Face cache at the pinned revision, then a download (unless HF_HUB_OFFLINE is set).
-    """
+    if path is not None:
+        if spelling is not None:
+            raise InvalidOptionError("path", path, "either a spelling or path=..., not both")
+        return [path_entry(path)]
+    if spelling is None:
+        spelling = DEFAULT_SPELLING
     if not isinstance(spelling, str) or not spelling.strip():
         raise UnknownSpellingError(repr(spelling), hint="Give a spelling such as 'en.embed.bert.small_L2_256'.")
-    entries = [resolve(s) for s in spelling.split()]
+    return [hf_entry(s) if s.lower().startswith("hf:") else resolve(s) for s in spelling.split()]
+
+
+def load(
+    spelling: str | None = None,
+    *,
+    path: str | os.PathLike[str] | None = None,
+    device: str = "cpu",
+) -> Pipeline:
+    """Build a Pipeline for a spelling, several separated by spaces (as NLU allows), a local folder
+    (``path=DIR``), or any hub model (``'hf:org/name@revision'``).
+
+    Without arguments: the offline default, the packaged all-MiniLM-L6-v2.  Files come from the
+    entry's sources in order: local folder, installed package, the Hugging Face cache at the
+    pinned revision, then a download (never when HF_HUB_OFFLINE is set).
+    """
+    entries = _entries(spelling, path)
     dev = _pick_device(device)
     from nlu_lite.components import load_components
     from nlu_lite.pipeline import Pipeline
 
     return Pipeline([load_components(e, device=dev) for e in entries], device=dev)
+
+
+def download(spelling: str, *, progress: bool = True, force: bool = False) -> list[Path]:
+    """Fetch the files of one or more spellings (space-separated; 'hf:org/name@rev' too) into the
+    Hugging Face cache (``HF_HOME``), so that later loads work offline.  Returns their folders.
+    With HF_HUB_OFFLINE set, only reports what is already there."""
+    from nlu_lite.components import download as _download
+    from nlu_lite.components import hf_entry, parse_hf_spec
+
+    folders = []
+    for name in spelling.split():
+        if name.lower().startswith("hf:"):
+            parse_hf_spec(name)
+            folders.append(_hf_folder(name, hf_entry))
+        else:
+            folders.append(_download(resolve(name), progress=progress, force=force))
+    return folders
+
+
+def _hf_folder(name: str, make: Any) -> Path:
+    from nlu_lite.components import snapshot_dir
+
+    entry = make(name)
+    return snapshot_dir(entry.source.hf, entry.source.revision)
+
+
+def models(pattern: str = "*") -> pd.DataFrame:
+    """The catalogue as a DataFrame (shell-style wildcards; see nlu_lite.catalogue.models)."""
+    from nlu_lite.catalogue import models as _models
+
+    return _models(pattern)
+
+
+def info(spelling: str) -> ModelInfo:
+    """Everything the registry knows about one spelling or alias."""
+    from nlu_lite.catalogue import info as _info
+
+    return _info(spelling)
 
 
 def __getattr__(name: str) -> Any:

@@ -1,5 +1,8 @@
 """The ``nlu-lite`` command line.
 
+    nlu-lite models '*bert*'                      # the catalogue (wildcards)
+    nlu-lite info en.embed.bert.small_L2_256      # one entry in full
+    nlu-lite download en.embed.bert.small_L2_256  # prefetch into the Hugging Face cache
     nlu-lite predict "I love NLP" --model en.embed.all_minilm_l6_v2 --level token --positions
     nlu-lite predict --file texts.txt --out vectors.parquet
     echo "I love NLP" | nlu-lite predict -
@@ -60,6 +63,34 @@ def _predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _models(args: argparse.Namespace) -> int:
+    import nlu_lite
+
+    df = nlu_lite.models(args.pattern)
+    if df.empty:
+        print(f"no model matches {args.pattern!r}", file=sys.stderr)
+        return 1
+    cols = ["spelling", "task", "dimension", "layers", "size_mb", "cached", "repo"]
+    print(df[cols].to_string(index=False))
+    return 0
+
+
+def _info(args: argparse.Namespace) -> int:
+    import nlu_lite
+
+    print(nlu_lite.info(args.spelling))
+    return 0
+
+
+def _download(args: argparse.Namespace) -> int:
+    import nlu_lite
+
+    for spelling in args.spellings:
+        for folder in nlu_lite.download(spelling, progress=not args.quiet):
+            print(f"{spelling}\t{folder}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     import nlu_lite
 
@@ -67,6 +98,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"nlu_lite {nlu_lite.__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens (to stderr)")
     sub = parser.add_subparsers(dest="command", required=True)
+    m = sub.add_parser("models", help="list the catalogue")
+    m.add_argument("pattern", nargs="?", default="*", help="shell-style wildcard, e.g. '*bert*' (default: all)")
+    m.set_defaults(func=_models)
+    i = sub.add_parser("info", help="show one registry entry in full")
+    i.add_argument("spelling")
+    i.set_defaults(func=_info)
+    d = sub.add_parser("download", help="prefetch model files into the Hugging Face cache")
+    d.add_argument("spellings", nargs="+", metavar="SPELLING")
+    d.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    d.set_defaults(func=_download)
     p = sub.add_parser("predict", help="embed text and print or save the DataFrame")
     p.add_argument("text", nargs="?", help="the text; '-' reads one text per line from stdin")
     p.add_argument("--file", help="read one text per line from FILE")

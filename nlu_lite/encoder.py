@@ -133,7 +133,7 @@ class Encoder:
         n_layers = getattr(config, "num_hidden_layers", None) or getattr(config, "n_layers", None)
         self.n_layers = int(n_layers) if n_layers else self.entry.layers
         self.cls_index = 0 if self.prefix else -1
-        self.has_pooler = getattr(self.model, "pooler", None) is not None
+        self.has_pooler = bool(getattr(self.model, "_nlu_lite_pooler_trained", False))
         self._local = threading.local()
         found = _find_layers(self.model, self.n_layers)
         self.can_stop_early = found is not None
@@ -152,8 +152,27 @@ class Encoder:
         if index == capture.stop_at:
             raise _StopForward
 
-    def tokenize(self, texts: Sequence[str]) -> Pieces:
-        return tokenize(self.backend, texts)
+    def tokenize(self, texts: Sequence[str], prefix: str = "") -> Pieces:
+        """Word pieces of ``texts``; a ``prefix`` (an instruction such as E5's 'query: ') is
+        tokenized in front of each text, and offsets stay relative to the text itself."""
+        if not prefix:
+            return tokenize(self.backend, texts)
+        pieces = tokenize(self.backend, [prefix + t for t in texts])
+        shift = len(prefix)
+        return Pieces(
+            pieces.ids,
+            pieces.begin - shift,
+            pieces.end - shift,
+            pieces.unit_start,
+            pieces.word_start,
+            pieces.word_unit,
+            pieces.unit_word_start,
+        )
+
+    def prefix_for(self, prompt: str | None) -> str:
+        if prompt is None:
+            return ""
+        return self.entry.query_prefix if prompt == "query" else self.entry.passage_prefix
 
     def layer_indices(self, layers: int | Sequence[int]) -> list[int]:
         """User layer choice → indices into hidden_states (0 = embeddings, n_layers = last)."""
@@ -233,7 +252,7 @@ class Encoder:
                 raise InvalidOptionError(name, value, "a positive int")
         layer_ids = self.layer_indices(opts.layers)
         if pooling == "pooler" and not self.has_pooler:
-            raise InvalidOptionError("pooling", "pooler", "'mean', 'cls' or 'max': this model has no pooler")
+            raise InvalidOptionError("pooling", "pooler", "'mean', 'cls' or 'max': this model has no trained pooler")
         need_pooler = pooling == "pooler"
         dim = self.output_dim(opts)
         windows = plan_windows(pieces, self.capacity, opts.overlap)

@@ -37,6 +37,17 @@ class UnknownSpellingError(NluLiteError, LookupError):
 class NoEquivalentError(UnknownSpellingError):
     """An NLU spelling whose model has no transformers equivalent (GloVe, USE, ELMo…)."""
 
+    def __init__(self, spelling: str, explanation: str) -> None:
+        self.spelling = spelling
+        self.suggestions = [m for m in _quoted(explanation)]
+        Exception.__init__(self, f"{spelling!r} has no transformers equivalent in nlu_lite. {explanation}")
+
+
+def _quoted(text: str) -> list[str]:
+    import re
+
+    return re.findall(r"'([^' ]+)'", text)
+
 
 class RegistryError(NluLiteError, ValueError):
     """A registry YAML file that cannot be read or does not follow the schema."""

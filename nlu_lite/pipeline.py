@@ -125,6 +125,7 @@ class Pipeline:
         layers: int | Sequence[int] = -1,
         layer_combine: LayerCombine = "mean",
         sentence_splitter: Splitter | None = None,
+        prompt: Literal["query", "passage"] | None = None,
         metadata: bool = False,
         embedding_format: EmbeddingFormat = "array",
         text_column: str | None = None,
@@ -150,8 +151,10 @@ class Pipeline:
 
         The index repeats each input's own label; null or blank inputs keep one row with an empty
         text and no vector.  Texts longer than the model's window are split into windows that
-        overlap by ``overlap``; nothing is truncated.  ``positions=True`` adds ``begin``/``end``
-        offsets into the input text; ``metadata=True`` adds piece and window counts.
+        overlap by ``overlap``; nothing is truncated.  ``prompt='query'`` or ``'passage'`` puts the
+        model's instruction prefix (E5, BGE) in front of each text at sentence and document level.
+        ``positions=True`` adds ``begin``/``end`` offsets into the input text; ``metadata=True``
+        adds piece and window counts.
 
         ``embedding_format``: ``array`` (a column of float32 arrays), ``expand`` (one float32
         column per dimension), or ``numpy`` (returns ``(DataFrame, 2-D float32 array)``; rows
@@ -169,6 +172,12 @@ class Pipeline:
             raise InvalidOptionError("layer_combine", layer_combine, LAYER_COMBINES)
         if embedding_format not in EMBEDDING_FORMATS:
             raise InvalidOptionError("embedding_format", embedding_format, EMBEDDING_FORMATS)
+        if prompt not in (None, "query", "passage"):
+            raise InvalidOptionError("prompt", prompt, (None, "query", "passage"))
+        if prompt is not None and level in ("token", "sub_token"):
+            raise InvalidOptionError(
+                "prompt", prompt, "None at token levels (prompts are for sentence/document vectors)"
+            )
         if sentence_splitter is not None and not callable(sentence_splitter):
             raise InvalidOptionError("sentence_splitter", sentence_splitter, "a callable text -> sentences")
         opts = RunOptions(layers, layer_combine, token_budget, batch_size, overlap)
@@ -201,7 +210,7 @@ class Pipeline:
             units = Units(texts, np.arange(len(texts)), np.zeros(len(texts), dtype=np.int64))
 
         tick = self._progress_bar(progress, units)
-        pieces0 = first.tokenize(units.texts)
+        pieces0 = first.tokenize(units.texts, first.prefix_for(prompt))
         if tick is not None:
             tick.set_total(len(pieces0.ids))
         wp = word_pooling or first.entry.word_pooling
@@ -285,7 +294,7 @@ class Pipeline:
             rows = _rows(len(texts), units.input[item_unit], item_unit, item_b, item_e)
             first_out: Encoded | None = None
             for k, enc in enumerate(self.encoders):
-                pk = pieces0 if k == 0 else enc.tokenize(units.texts)
+                pk = pieces0 if k == 0 else enc.tokenize(units.texts, enc.prefix_for(prompt))
                 pool = pooling or enc.entry.pooling
                 normalize = enc.entry.normalize and pooling is None
                 res = enc.encode(pk, None, 0, pool, opts, normalize=normalize, progress=tick if k == 0 else None)
@@ -329,7 +338,7 @@ class Pipeline:
             vectors=vectors,
             carried=inputs.carried.iloc[rows.input] if inputs.carried is not None else None,
             embedding_format=embedding_format,
-            attrs=self._provenance(level, pooling, word_pooling, layers, layer_combine, inputs),
+            attrs=self._provenance(level, pooling, word_pooling, layers, layer_combine, inputs, prompt),
         )
 
     def _progress_bar(self, progress: bool | None, units: Units) -> _Progress | None:
@@ -341,7 +350,14 @@ class Pipeline:
         return _Progress()
 
     def _provenance(
-        self, level: str, pooling: str | None, word_pooling: str | None, layers: Any, combine: str, inputs: Inputs
+        self,
+        level: str,
+        pooling: str | None,
+        word_pooling: str | None,
+        layers: Any,
+        combine: str,
+        inputs: Inputs,
+        prompt: str | None = None,
     ) -> dict[str, Any]:
         import torch
         import transformers
@@ -359,6 +375,7 @@ class Pipeline:
             "word_pooling": [word_pooling or e.entry.word_pooling for e in self.encoders],
             "layers": int(layers) if isinstance(layers, (int, np.integer)) else [int(x) for x in layers],
             "layer_combine": combine,
+            "prompt": prompt,
             "max_length": [e.max_length for e in self.encoders],
             "dtype": [str(next(e.model.parameters()).dtype).replace("torch.", "") for e in self.encoders],
             "device": str(self.device),

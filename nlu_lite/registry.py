@@ -381,7 +381,7 @@ class Registry:
             if candidate in self.no_equivalent:
                 from nlu_lite.errors import NoEquivalentError
 
-                raise NoEquivalentError(spelling, self.suggest(key), hint=self.no_equivalent[candidate])
+                raise NoEquivalentError(spelling, self.no_equivalent[candidate])
         hint = None
         if "/" in key or "\\" in key or key.startswith(("hf:", ".", "~")):
             hint = (

@@ -247,15 +247,6 @@ def test_predict_bad_layer_and_options(tiny):
         tiny.predict("x", embedding_format="list")
 
 
-def test_predict_pooler_needs_a_pooler(minilm, use_tiny):
-    # DistilBERT-like models have no pooler; MiniLM (BERT) has one, so check the message path on
-    # a pipeline whose model lost its pooler
-    pipe = nlu_lite.load("en.embed.tests.tiny")
-    pipe.encoders[0].has_pooler = False
-    with pytest.raises(InvalidOptionError, match="no pooler"):
-        pipe.predict("x", output_level="document", pooling="pooler")
-
-
 # ---------------------------------------------------------------- invariants
 
 

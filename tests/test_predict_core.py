@@ -44,7 +44,7 @@ def test_predict_document_matches_sentence_transformers(minilm_sentence, sentenc
 
 def test_predict_default_level_comes_from_registry(minilm, minilm_sentence):
     assert "token" in minilm.predict("a b").columns
-    assert "document" in minilm_sentence.predict("a b").columns
+    assert "sentence" in minilm_sentence.predict("a b").columns
 
 
 def test_predict_positions_slice_back(minilm):

@@ -16,15 +16,58 @@ HEX40 = re.compile(r"^[0-9a-f]{40}$")
 
 def test_registry_builtin_entries_are_valid_and_pinned():
     reg = Registry([builtin_dir()])
-    assert len(reg) >= 3
+    assert len(reg) >= 50
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    unverified_section = readme.split("### Unverified revisions", 1)[1].split("\n## ", 1)[0]
     for entry in reg:
         assert entry.spelling.startswith(entry.language + ".")
         assert entry.spelling.split(".")[1] == entry.task
         assert entry.dimension > 0 and entry.layers > 0 and entry.max_length >= 8
-        assert entry.licence and entry.description
-        if entry.source.hf:
-            assert entry.source.verified, f"{entry.spelling} ships unverified"
+        assert entry.licence and entry.description and entry.size_mb and entry.paper
+        assert entry.heads and entry.dimension % entry.heads == 0, entry.spelling
+        assert entry.architecture, entry.spelling
+        assert entry.source.hf, entry.spelling
+        if entry.source.verified:
             assert HEX40.match(entry.source.revision or ""), entry.spelling
+        else:  # shipped unverified only when the README says so
+            assert entry.spelling in unverified_section, f"{entry.spelling} is unverified but not listed in README"
+        if entry.task == "embed_sentence":
+            assert entry.output_level in ("sentence", "document")
+
+
+@pytest.mark.parametrize("layers", [2, 4, 6, 8, 10, 12])
+@pytest.mark.parametrize("hidden", [128, 256, 512, 768])
+def test_registry_miniatures_match_their_repositories(layers, hidden):
+    """All 24 smaller BERTs, token and sentence level, with dims from the repo name."""
+    reg = Registry([builtin_dir()])
+    repo = f"google/bert_uncased_L-{layers}_H-{hidden}_A-{hidden // 64}"
+    for spelling in (f"en.embed.bert.small_L{layers}_{hidden}", f"en.embed_sentence.small_bert_L{layers}_{hidden}"):
+        e = reg.get(spelling)
+        assert e.source.hf == repo and e.source.verified
+        assert (e.dimension, e.layers, e.heads, e.case_sensitive) == (hidden, layers, hidden // 64, False)
+    assert reg.get(f"en.embed_sentence.small_bert_L{layers}_{hidden}").pooling == "pooler"
+    # the same weights: one revision for both spellings
+    assert (
+        reg.get(f"en.embed.bert.small_L{layers}_{hidden}").source.revision
+        == reg.get(f"en.embed_sentence.small_bert_L{layers}_{hidden}").source.revision
+    )
+
+
+def test_registry_snapshot_of_spellings():
+    """Removing or renaming a spelling or alias is a deliberate edit of tests/registry_snapshot.json."""
+    import json
+
+    reg = Registry([builtin_dir()])
+    snap = json.loads((Path(__file__).parent / "registry_snapshot.json").read_text())
+    current = {e.spelling: sorted(e.aliases) for e in reg}
+    missing = sorted(set(snap["spellings"]) - set(current))
+    assert not missing, f"spellings disappeared: {missing}; leave an alias behind or update the snapshot"
+    for spelling, aliases in snap["spellings"].items():
+        lost = set(aliases) - set(current[spelling])
+        assert not lost, f"aliases of {spelling} disappeared: {sorted(lost)}"
+    added = sorted(set(current) - set(snap["spellings"]))
+    assert not added, f"new spellings {added}: add them to tests/registry_snapshot.json"
+    assert sorted(reg.no_equivalent) == snap["no_equivalent"]
 
 
 def test_registry_required_entries_present():
@@ -52,6 +95,22 @@ def test_registry_required_entries_present():
         ("bert.small_L2_256", "en.embed.bert.small_L2_256"),
         ("embed_sentence.all_minilm_l6_v2", "en.embed_sentence.all_minilm_l6_v2"),
         ("minilm", "en.embed.all_minilm_l6_v2"),
+        ("bert", "en.embed.bert.small_L2_128"),
+        ("embed.bert", "en.embed.bert.base_uncased"),
+        ("en.bert", "en.embed.bert.base_uncased"),
+        ("en.embed.bert", "en.embed.bert.base_uncased"),
+        ("embed_sentence.bert", "en.embed_sentence.small_bert_L2_128"),
+        ("electra", "en.embed.electra.small_uncased"),
+        ("albert", "en.embed.albert.base_uncased"),
+        ("xlnet", "en.embed.xlnet.base_cased"),
+        ("biobert", "en.embed.biobert.base_cased_v1_1"),
+        ("scibert", "en.embed.scibert.scivocab_uncased"),
+        ("roberta", "en.embed.roberta.base"),
+        ("distilbert", "en.embed.distilbert.base_uncased"),
+        ("xx.embed.bert", "xx.embed.bert.multi_cased"),
+        ("xx.embed.xlm", "xx.embed.xlm_roberta.base"),
+        ("E5_SMALL", "en.embed_sentence.e5_small_v2"),
+        ("embed_sentence.small_bert_L12_768", "en.embed_sentence.small_bert_L12_768"),
     ],
 )
 def test_registry_resolves(spelling, expected):
@@ -71,6 +130,24 @@ def test_registry_typo_suggests_closest():
 def test_registry_path_like_name_gets_hint():
     with pytest.raises(UnknownSpellingError, match="path="):
         nlu_lite.resolve("google/bert_uncased_L-2_H-256_A-4")
+
+
+@pytest.mark.parametrize("spelling", ["glove", "en.embed.glove.100d", "use", "en.embed_sentence.use", "elmo", "xx.use"])
+def test_registry_no_equivalent_explains(spelling):
+    from nlu_lite.errors import NoEquivalentError
+
+    with pytest.raises(NoEquivalentError) as info:
+        nlu_lite.resolve(spelling)
+    assert "no transformers equivalent" in str(info.value)
+    assert info.value.suggestions and all(nlu_lite.resolve(s) for s in info.value.suggestions)
+    assert isinstance(info.value, LookupError)
+
+
+def test_registry_suggestions_are_few():
+    with pytest.raises(UnknownSpellingError) as info:
+        nlu_lite.resolve("en.embed.bert.small")
+    assert 1 <= len(info.value.suggestions) <= 5
+    assert "nlu_lite.models()" in str(info.value)
 
 
 def test_registry_non_string_spelling():

@@ -1,0 +1,102 @@
+"""Browsing the registry: ``models()`` as a DataFrame, ``info()`` for one entry.
+
+Both read the YAML registry and the disk (is a model cached here?), never torch or
+transformers, so they answer in milliseconds.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING, Any
+
+from nlu_lite.components import is_cached, snapshot_dir
+from nlu_lite.registry import Entry, get_registry
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+COLUMNS = [
+    "spelling",
+    "task",
+    "family",
+    "language",
+    "repo",
+    "revision",
+    "verified",
+    "dimension",
+    "layers",
+    "size_mb",
+    "licence",
+    "cached",
+    "aliases",
+]
+
+
+def models(pattern: str = "*") -> pd.DataFrame:
+    """The catalogue as a DataFrame, one row per spelling.
+
+    ``pattern`` is a shell-style wildcard matched (case-insensitively) against spellings and
+    aliases; without wildcards it matches as a substring: ``models('minilm')``, ``models('*L2_*')``.
+    ``cached`` says whether the model's files are already on this machine (installed package,
+    local folder, or the Hugging Face cache at the pinned revision).
+    """
+    import pandas as pd
+
+    rows = []
+    for e in sorted(get_registry().match(pattern), key=lambda e: e.spelling):
+        rows.append(
+            {
+                "spelling": e.spelling,
+                "task": e.task,
+                "family": e.family,
+                "language": e.language,
+                "repo": e.source.hf or e.source.package or e.source.path,
+                "revision": e.source.revision,
+                "verified": e.source.verified,
+                "dimension": e.dimension,
+                "layers": e.layers,
+                "size_mb": e.size_mb,
+                "licence": e.licence,
+                "cached": is_cached(e),
+                "aliases": ", ".join(e.aliases),
+            }
+        )
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+class ModelInfo(dict[str, Any]):
+    """One registry entry as a dict, shown as a table in notebooks and as aligned text elsewhere."""
+
+    def _lines(self) -> list[tuple[str, str]]:
+        out = []
+        for key, value in self.items():
+            if isinstance(value, dict):
+                value = ", ".join(f"{k}={v}" for k, v in value.items() if v not in (None, ""))
+            elif isinstance(value, list):
+                value = ", ".join(map(str, value))
+            out.append((key, "" if value is None else str(value)))
+        return out
+
+    def __str__(self) -> str:
+        lines = self._lines()
+        width = max(len(k) for k, _ in lines)
+        return "\n".join(f"{k.ljust(width)}  {v}" for k, v in lines)
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
+            f"<td style='text-align:left'>{html.escape(v)}</td></tr>"
+            for k, v in self._lines()
+        )
+        return f"<table>{rows}</table>"
+
+
+def info(spelling: str) -> ModelInfo:
+    """Everything the registry knows about a spelling (or alias), plus where its files are."""
+    entry: Entry = get_registry().get(spelling)
+    data = ModelInfo(entry.to_dict())
+    data["column"] = entry.column
+    data["cached"] = is_cached(entry)
+    if entry.source.hf and entry.source.revision:
+        data["cache_folder"] = str(snapshot_dir(entry.source.hf, entry.source.revision))
+    return data

