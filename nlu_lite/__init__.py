@@ -86,11 +86,40 @@ def _entries(spelling: str | None, path: str | os.PathLike[str] | None) -> list[
     return [hf_entry(s) if s.lower().startswith("hf:") else resolve(s) for s in spelling.split()]
 
 
+DTYPES = ("float32", "bfloat16", "float16")
+
+
+def _pick_dtype(dtype: str, device: str) -> str:
+    import warnings
+
+    import torch
+
+    if dtype not in DTYPES:
+        raise InvalidOptionError("dtype", dtype, DTYPES)
+    kind = torch.device(device).type
+    if dtype == "float16" and kind == "cpu":
+        raise InvalidOptionError("dtype", dtype, "'float32' or 'bfloat16' on a CPU ('float16' is for GPUs)")
+    if dtype == "bfloat16" and kind == "cpu":
+        native = getattr(torch.backends, "mkldnn", None) is not None and torch.backends.mkldnn.is_available()
+        check = getattr(torch.cpu, "_is_avx512_bf16_supported", None) or getattr(
+            torch.cpu, "_is_amx_tile_supported", None
+        )
+        if not native or (check is not None and not check()):
+            warnings.warn(
+                "This CPU has no native bfloat16 support: dtype='bfloat16' will be emulated and may be slower "
+                "than float32.",
+                UserWarning,
+                stacklevel=3,
+            )
+    return dtype
+
+
 def load(
     spelling: str | None = None,
     *,
     path: str | os.PathLike[str] | None = None,
     device: str = "cpu",
+    dtype: str = "float32",
 ) -> Pipeline:
     """Build a Pipeline for a spelling, several separated by spaces (as NLU allows), a local folder
     (``path=DIR``), or any hub model (``'hf:org/name@revision'``).
@@ -98,13 +127,18 @@ def load(
     Without arguments: the offline default, the packaged all-MiniLM-L6-v2.  Files come from the
     entry's sources in order: local folder, installed package, the Hugging Face cache at the
     pinned revision, then a download (never when HF_HUB_OFFLINE is set).
+
+    ``device``: 'cpu' (default), 'cuda', 'cuda:N', 'mps', or 'auto' (cuda > mps > cpu).
+    ``dtype``: 'float32' (default), 'bfloat16' (CPUs with native support, GPUs) or 'float16'
+    (GPUs): matrix products run in that precision under autocast, vectors come back as float32.
     """
     entries = _entries(spelling, path)
     dev = _pick_device(device)
+    precision = _pick_dtype(dtype, dev)
     from nlu_lite.components import load_components
     from nlu_lite.pipeline import Pipeline
 
-    return Pipeline([load_components(e, device=dev) for e in entries], device=dev)
+    return Pipeline([load_components(e, device=dev) for e in entries], device=dev, dtype=precision)
 
 
 def download(spelling: str, *, progress: bool = True, force: bool = False) -> list[Path]:

@@ -112,8 +112,11 @@ def _find_layers(model: Any, n_layers: int) -> tuple[Any, list[Any]] | None:
 class Encoder:
     """One component (tokenizer + model) and how to run it."""
 
-    def __init__(self, components: Components, device: torch.device) -> None:
+    def __init__(self, components: Components, device: torch.device, dtype: torch.dtype | None = None) -> None:
         self.components = components
+        # None or float32: plain fp32; bfloat16/float16: autocast around the forward (weights stay fp32,
+        # matmuls run in the low precision, softmax and layer norms in fp32)
+        self.dtype = dtype
         self.entry = components.entry
         self.model = components.model
         self.device = device
@@ -194,6 +197,16 @@ class Encoder:
         self, input_ids: torch.Tensor, mask: torch.Tensor, layers: list[int], combine: str, need_pooler: bool
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The model call: hidden states of the chosen layers, combined, and the pooler output."""
+        import torch
+
+        if self.dtype is None or self.dtype == torch.float32:
+            return self._run_model(input_ids, mask, layers, combine, need_pooler)
+        with torch.autocast(device_type=self.device.type, dtype=self.dtype):
+            return self._run_model(input_ids, mask, layers, combine, need_pooler)
+
+    def _run_model(
+        self, input_ids: torch.Tensor, mask: torch.Tensor, layers: list[int], combine: str, need_pooler: bool
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         import torch
 
         last = self.n_layers

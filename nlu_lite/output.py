@@ -9,6 +9,7 @@ list<float32>), CSV (vectors as JSON lists), JSON lines.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -95,37 +96,88 @@ def vector_columns(df: pd.DataFrame) -> list[str]:
     return [c for c in df.columns if isinstance(c, str) and c.endswith("_embeddings")]
 
 
+def to_arrow(df: pd.DataFrame) -> Any:
+    """``df`` as a pyarrow Table: the index becomes a column, vectors become list<float32>."""
+    try:
+        import pyarrow as pa
+    except ImportError:
+        raise InvalidOptionError(
+            "out", "parquet", "pip install pyarrow (or nlu_lite[parquet]) for parquet output"
+        ) from None
+    frame = df.reset_index()
+    arrays = {}
+    vecs = set(vector_columns(frame))
+    for name in frame.columns:
+        column = frame[name]
+        if name in vecs:
+            cells = column.tolist()
+            present = [v is not None for v in cells]
+            lengths = np.array([len(v) if v is not None else 0 for v in cells], dtype=np.int32)
+            offsets = np.zeros(len(cells) + 1, dtype=np.int32)
+            np.cumsum(lengths, out=offsets[1:])
+            kept = [np.asarray(v, dtype=np.float32) for v in cells if v is not None]
+            values = np.concatenate(kept) if kept else np.zeros(0, dtype=np.float32)
+            mask = pa.array([not p for p in present], type=pa.bool_())
+            arrays[str(name)] = pa.ListArray.from_arrays(pa.array(offsets), pa.array(values), mask=mask)
+        else:
+            arrays[str(name)] = pa.array(column.tolist()) if column.dtype == object else pa.array(column)
+    return pa.table(arrays)
+
+
+def _prepare(df: pd.DataFrame) -> pd.DataFrame:
+    frame = df.copy()
+    frame.index.name = frame.index.name or INDEX_NAME
+    return frame
+
+
+class ParquetStream:
+    """Writes DataFrames to one parquet file as they come, a row group each."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path).expanduser()
+        self.writer: Any = None
+        self.schema: Any = None
+        self.rows = 0
+
+    def write(self, df: pd.DataFrame) -> None:
+        import pyarrow.parquet as pq
+
+        table = to_arrow(_prepare(df))
+        if self.writer is None:
+            self.schema = table.schema
+            self.writer = pq.ParquetWriter(self.path, self.schema)
+        elif table.schema != self.schema:
+            table = table.cast(self.schema)
+        self.writer.write_table(table)
+        self.rows += table.num_rows
+
+    def __enter__(self) -> ParquetStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
 def write_frame(df: pd.DataFrame, path: str | Path) -> Path:
     """Write ``df`` by the file's suffix; the index is kept as a column named ``origin_index``."""
     out = Path(path).expanduser()
     suffix = out.suffix.lower()
     if suffix not in FORMATS:
         raise InvalidOptionError("out", str(path), "a path ending in " + ", ".join(FORMATS))
-    frame = df.copy()
-    frame.index.name = frame.index.name or INDEX_NAME
-    frame = frame.reset_index()
-    vecs = vector_columns(frame)
     if suffix == ".parquet":
-        try:
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-        except ImportError:
-            raise InvalidOptionError("out", str(path), "a .csv or .jsonl path, or pip install pyarrow") from None
-        arrays = {}
-        for name in frame.columns:
-            if name in vecs:
-                values = [None if v is None else np.asarray(v, dtype=np.float32) for v in frame[name]]
-                arrays[name] = pa.array(values, type=pa.list_(pa.float32()))
-            else:
-                arrays[name] = pa.array(frame[name].tolist())
-        pq.write_table(pa.table(arrays), out)
-    else:
-        for name in vecs:
-            frame[name] = [None if v is None else np.asarray(v).tolist() for v in frame[name]]
+        with ParquetStream(out) as stream:
+            stream.write(df)
+        return out
+    frame = _prepare(df).reset_index()
+    for name in vector_columns(frame):
+        values = [None if v is None else np.asarray(v).tolist() for v in frame[name]]
         if suffix == ".csv":
-            for name in vecs:
-                frame[name] = [None if v is None else json.dumps(v) for v in frame[name]]
-            frame.to_csv(out, index=False)
+            frame[name] = [None if v is None else json.dumps(v) for v in values]
         else:
-            frame.to_json(out, orient="records", lines=True, force_ascii=False)
+            frame[name] = values
+    if suffix == ".csv":
+        frame.to_csv(out, index=False)
+    else:
+        frame.to_json(out, orient="records", lines=True, force_ascii=False)
     return out

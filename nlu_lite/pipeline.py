@@ -7,9 +7,11 @@ postprocess (scatter vectors to words or pool them, vectorised; one DataFrame at
 
 from __future__ import annotations
 
+import itertools
 import logging
+import os
 import platform
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -98,13 +100,15 @@ def _align(
 class Pipeline:
     """Loaded components and the predict() that runs them.  Build one with ``nlu_lite.load``."""
 
-    def __init__(self, components: Sequence[Components], device: str = "cpu") -> None:
+    def __init__(self, components: Sequence[Components], device: str = "cpu", dtype: str = "float32") -> None:
         import torch
 
         if not components:
             raise InvalidOptionError("components", components, "at least one loaded component")
         self.device = torch.device(device)
-        self.encoders = [Encoder(c, self.device) for c in components]
+        self.dtype = dtype
+        compute = {"float32": None, "bfloat16": torch.bfloat16, "float16": torch.float16}[dtype]
+        self.encoders = [Encoder(c, self.device, compute) for c in components]
 
     @property
     def spellings(self) -> list[str]:
@@ -112,7 +116,7 @@ class Pipeline:
 
     def __repr__(self) -> str:
         parts = ", ".join(f"{e.entry.spelling} ({e.components.origin}, {e.entry.dimension}-d)" for e in self.encoders)
-        return f"nlu_lite.Pipeline({parts}; device={self.device})"
+        return f"nlu_lite.Pipeline({parts}; device={self.device}, dtype={self.dtype})"
 
     def predict(
         self,
@@ -341,6 +345,56 @@ class Pipeline:
             attrs=self._provenance(level, pooling, word_pooling, layers, layer_combine, inputs, prompt),
         )
 
+    def predict_iter(self, data: Any, chunk_rows: int = 10_000, **options: Any) -> Iterator[Any]:
+        """predict() in chunks of ``chunk_rows`` input rows, yielding one DataFrame per chunk.
+
+        ``data`` may be anything predict() takes, or any iterable of strings (a generator, an open
+        text file: one text per line), so a corpus larger than memory streams through; rows of a
+        plain iterable are labelled by their running position.  Options are predict()'s.
+        """
+        import pandas as pd
+
+        if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
+            raise InvalidOptionError("chunk_rows", chunk_rows, "a positive int")
+        if isinstance(data, (pd.DataFrame, pd.Series, np.ndarray, list, tuple)):
+            for start in range(0, len(data), chunk_rows):
+                part = data.iloc[start : start + chunk_rows] if isinstance(data, (pd.DataFrame, pd.Series)) else None
+                if part is None:
+                    values = list(data[start : start + chunk_rows])
+                    part = pd.Series(values, index=pd.RangeIndex(start, start + len(values)), dtype=object)
+                yield self.predict(part, **options)
+            return
+        if isinstance(data, str):
+            yield self.predict(data, **options)
+            return
+        iterator = iter(data)
+        start = 0
+        while True:
+            values = [v.rstrip("\n") if isinstance(v, str) else v for v in itertools.islice(iterator, chunk_rows)]
+            if not values:
+                return
+            yield self.predict(
+                pd.Series(values, index=pd.RangeIndex(start, start + len(values)), dtype=object), **options
+            )
+            start += len(values)
+
+    def predict_to_parquet(
+        self, data: Any, path: str | os.PathLike[str], chunk_rows: int = 10_000, **options: Any
+    ) -> int:
+        """Stream predict() into a parquet file, one row group per chunk; returns the rows written.
+
+        Memory stays that of one chunk, whatever the corpus size.  Vectors are stored as
+        list<float32>; the index as a column (``origin_index`` unless it has a name).  Needs pyarrow.
+        """
+        from nlu_lite.output import ParquetStream
+
+        if options.get("embedding_format", "array") != "array":
+            raise InvalidOptionError("embedding_format", options["embedding_format"], "'array' for parquet output")
+        with ParquetStream(path) as stream:
+            for frame in self.predict_iter(data, chunk_rows=chunk_rows, **options):
+                stream.write(frame)
+        return stream.rows
+
     def _progress_bar(self, progress: bool | None, units: Units) -> _Progress | None:
         if progress is False:
             return None
@@ -377,7 +431,7 @@ class Pipeline:
             "layer_combine": combine,
             "prompt": prompt,
             "max_length": [e.max_length for e in self.encoders],
-            "dtype": [str(next(e.model.parameters()).dtype).replace("torch.", "") for e in self.encoders],
+            "dtype": self.dtype,
             "device": str(self.device),
             "inputs": len(inputs.texts),
             "versions": {

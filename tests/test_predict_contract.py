@@ -367,7 +367,7 @@ def test_predict_provenance_attrs(tiny):
     assert attrs["spellings"] == ["en.embed.tests.tiny"]
     assert attrs["repos"] == [TINY_REPO] and attrs["revisions"] == [TINY_REVISION]
     assert attrs["output_level"] == "document" and attrs["pooling"] == ["max"] and attrs["layers"] == [1, 2]
-    assert attrs["max_length"] == [16] and attrs["dtype"] == ["float32"] and attrs["device"] == "cpu"
+    assert attrs["max_length"] == [16] and attrs["dtype"] == "float32" and attrs["device"] == "cpu"
     assert {"torch", "transformers", "python"} <= set(attrs["versions"]) and attrs["nlu_lite_version"]
 
 
