@@ -1,8 +1,9 @@
 """Arrays → the output DataFrame, and DataFrame → file.
 
-Vectors stay float32 in one contiguous block per model; the ``array`` format puts 1-D views of
-that block into an object column (never lists of floats), ``expand`` makes one float32 column per
-dimension, ``numpy`` hands the block itself back for scikit-learn.  Files: parquet (vectors as
+Vectors stay float32 in one contiguous block per model; the ``array`` format wraps that block in
+an :class:`~nlu_lite.vectors.EmbeddingArray` column (cells read as 1-D float32 arrays, never lists
+of floats), ``expand`` makes one float32 column per dimension, ``numpy`` hands the block itself
+back for scikit-learn.  Files: parquet (vectors as
 list<float32>), CSV (vectors as JSON lists), JSON lines.
 """
 
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nlu_lite.errors import InvalidOptionError
+from nlu_lite.vectors import EmbeddingArray
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -23,17 +25,6 @@ if TYPE_CHECKING:
 FORMATS = (".parquet", ".csv", ".jsonl")
 EMBEDDING_FORMATS: tuple[str, ...] = ("array", "expand", "numpy")
 INDEX_NAME = "origin_index"
-
-
-def vector_column(block: np.ndarray, has: np.ndarray) -> np.ndarray:
-    """An object column of 1-D float32 views into ``block``; None where ``has`` is False."""
-    col = np.empty(len(block), dtype=object)
-    if has.all():
-        col[:] = list(block)
-    else:
-        for i in np.flatnonzero(has).tolist():
-            col[i] = block[i]
-    return col
 
 
 def _with_nan(block: np.ndarray, has: np.ndarray) -> np.ndarray:
@@ -70,7 +61,7 @@ def assemble(
     columns.update(meta)
     if embedding_format == "array":
         for name, (block, has) in vectors.items():
-            columns[name] = vector_column(block, has)
+            columns[name] = EmbeddingArray(block, has)
     if index.name is None:
         index = index.rename(INDEX_NAME)
     frame = pd.DataFrame(columns, index=index, copy=False)
@@ -109,7 +100,9 @@ def to_arrow(df: pd.DataFrame) -> Any:
     vecs = set(vector_columns(frame))
     for name in frame.columns:
         column = frame[name]
-        if name in vecs:
+        if isinstance(column.array, EmbeddingArray):
+            arrays[str(name)] = pa.array(column.array)
+        elif name in vecs:
             cells = column.tolist()
             present = [v is not None for v in cells]
             lengths = np.array([len(v) if v is not None else 0 for v in cells], dtype=np.int32)

@@ -20,7 +20,6 @@ import numpy as np
 from nlu_lite.components import Components
 from nlu_lite.encoder import (
     DEFAULT_BATCH_SIZE,
-    DEFAULT_TOKEN_BUDGET,
     LAYER_COMBINES,
     Encoded,
     Encoder,
@@ -135,7 +134,7 @@ class Pipeline:
         text_column: str | None = None,
         keep_columns: bool = True,
         errors: Errors = "raise",
-        token_budget: int = DEFAULT_TOKEN_BUDGET,
+        token_budget: int | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
         overlap: float = 0.25,
         progress: bool | None = None,

