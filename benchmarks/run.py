@@ -170,6 +170,48 @@ for line in open("/proc/self/status"):
     return float(out.stdout.strip().splitlines()[-1])
 
 
+def dask_rates(model_dir: str, texts: list[str], pieces: int) -> dict[int, float]:
+    """pieces/s of predict on a dask LocalCluster of 1 and 2 worker processes (one thread each,
+    distributed's default for numeric libraries), model already built on every worker."""
+    import dask.dataframe as dd
+    import distributed
+    import pandas as pd
+
+    import nlu_lite
+
+    pipe = nlu_lite.load(path=model_dir)
+    frame = pd.DataFrame({"text": texts})
+    out = {}
+    for workers in (1, 2):
+        with distributed.LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster, distributed.Client(cluster):
+            ddf = dd.from_pandas(frame, npartitions=8).persist()
+            pipe.predict(ddf, output_level="token").compute()  # builds the model on every worker
+            t = time.perf_counter()
+            pipe.predict(ddf, output_level="token").compute()
+            out[workers] = pieces / (time.perf_counter() - t)
+    return out
+
+
+def latency_and_load(model_dir: str) -> tuple[float, float]:
+    """Warm single-sentence predict (median of 200) and load time, in a fresh process."""
+    code = f"""
+import time, statistics, nlu_lite
+t = time.perf_counter(); pipe = nlu_lite.load(path={model_dir!r}); cold = time.perf_counter() - t
+t = time.perf_counter(); nlu_lite.load(path={model_dir!r}); warm_load = time.perf_counter() - t
+for _ in range(20):
+    pipe.predict("I love NLP")
+runs = []
+for _ in range(200):
+    t = time.perf_counter(); pipe.predict("I love NLP"); runs.append(time.perf_counter() - t)
+print(statistics.median(runs), warm_load, cold)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    lat, warm_load, cold = map(float, out.stdout.split())
+    return lat, warm_load, cold
+
+
 def cosine(a: np.ndarray, b: np.ndarray) -> float:
     num = (a * b).sum(1)
     den = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
@@ -312,15 +354,23 @@ def main(argv: list[str] | None = None) -> int:
         + ", ".join(f"{b}: {r:,.0f}/s" for b, r in sweep.items()) + f" (default {DEFAULT_TOKEN_BUDGET})")
     per_row, rows = retained_per_row(small, texts)
     results["retained_bytes_per_token_row"] = per_row
-    small.predict("I love NLP")
-    gc.collect()
-    lat = statistics.median([best_of(lambda: small.predict("I love NLP", progress=False), 1) for _ in range(50)])
+    lat, t_load, t_cold = latency_and_load(str(small_dir))
     results["warm_single_sentence_ms"] = lat * 1000
-    t_load = best_of(lambda: nlu_lite.load(path=str(small_dir)), 3)
     results["load_cached_small_s"] = t_load
+    results["load_cold_process_s"] = t_cold
     say(f"- memory retained per 256-d token row: {per_row:,.0f} bytes ({rows:,} rows traced)")
-    say(f"- warm single-sentence predict ('I love NLP', small_L2_256): {lat * 1000:.2f} ms (median of 50)")
-    say(f"- load of a cached small model in a warm process: {t_load:.2f} s")
+    say(f"- warm single-sentence predict ('I love NLP', small_L2_256, fresh process): {lat * 1000:.2f} ms "
+        "(median of 200)")
+    say(f"- load of a cached small model: {t_load:.2f} s with torch and transformers imported, "
+        f"{t_cold:.2f} s in a fresh process (imports included)")
+    try:
+        small_pieces = len(small.encoders[0].tokenize(texts).ids)
+        rates = dask_rates(str(small_dir), texts, small_pieces)
+        results["dask_small_pieces_per_s"] = rates
+        say(f"- dask LocalCluster, small_L2_256 predict token: 1 worker {rates[1]:,.0f} pieces/s, "
+            f"2 workers {rates[2]:,.0f} pieces/s (x{rates[2] / rates[1]:.2f}; one thread per worker)")
+    except ImportError:
+        say("- dask: not installed (pip install 'nlu_lite[dask]')")
     if not args.quick:
         base = 2000
         r1 = stream_rss(str(small_dir), 1, base)

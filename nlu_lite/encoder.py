@@ -284,9 +284,10 @@ class Encoder:
                 ids = torch.from_numpy(batch.input_ids).to(self.device)
                 mask = torch.from_numpy(batch.attention_mask).to(self.device)
                 hidden, pooled_out = self._forward(ids, mask, layer_ids, opts.layer_combine, need_pooler)
+                owned = windows.piece_window[batch.piece] == batch.windows[batch.rows]
                 if rows is not None and targets is not None:
                     dest = targets[batch.piece]
-                    own = (windows.piece_window[batch.piece] == batch.windows[batch.rows]) & (dest >= 0)
+                    own = owned & (dest >= 0)
                     if own.any():
                         r = torch.from_numpy(batch.rows[own]).to(self.device)
                         c = torch.from_numpy(batch.cols[own]).to(self.device)
@@ -295,7 +296,7 @@ class Encoder:
                     units = torch.from_numpy(windows.unit[batch.windows]).to(self.device)
                     pooler.add(units, hidden, mask, self.cls_index, pooled_out)
                 if progress is not None:
-                    progress(len(batch.windows))
+                    progress(int(owned.sum()))
         pooled, has = pooler.result(normalize) if pooler is not None else (None, None)
         per_unit = np.bincount(windows.unit, minlength=pieces.n_units).astype(np.int64)
         return Encoded(pieces, windows, rows, pooled, has, per_unit)

@@ -53,7 +53,9 @@ def assemble(
     """Build the output DataFrame (and, for ``numpy``, the matrix) in one go."""
     import pandas as pd
 
-    columns: dict[str, Any] = {level: texts}
+    # the default string dtype of this pandas (pyarrow-backed "str" in pandas 3), also when empty
+    text_dtype = pd.Series(["x"]).dtype
+    columns: dict[str, Any] = {level: pd.array(texts, dtype=text_dtype)}
     columns.update(extra)
     if positions:
         columns["begin"] = begin

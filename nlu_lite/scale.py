@@ -1,0 +1,155 @@
+"""predict() on Dask and Spark: the same output as pandas, computed where the data lives.
+
+A Pipeline pickles as its *recipe* (registry entries, device, dtype), never its weights: a
+worker that unpickles it builds the model once and keeps it in a per-process cache, so every later
+task on that worker reuses it.  Neither Dask nor Spark is imported by nlu_lite's core; install
+``nlu_lite[dask]`` or ``nlu_lite[spark]``.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections import Counter
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from nlu_lite.errors import InvalidOptionError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from nlu_lite.pipeline import Pipeline
+    from nlu_lite.registry import Entry
+
+_lock = threading.RLock()  # restore() builds a Pipeline, whose __init__ calls remember()
+# pipelines built in this process, by recipe: weakly held, so a notebook that loads many models
+# does not keep them all alive; pipelines built from a recipe (in workers) are kept in _built
+_cache: weakref.WeakValueDictionary[tuple[Any, ...], Pipeline] = weakref.WeakValueDictionary()
+_built: dict[tuple[Any, ...], Pipeline] = {}
+_loads: Counter[tuple[Any, ...]] = Counter()
+
+
+def recipe_key(entries: tuple[Entry, ...], device: str, dtype: str) -> tuple[Any, ...]:
+    return (entries, device, dtype)
+
+
+def remember(pipe: Pipeline) -> None:
+    """Register a pipeline built in this process, so that unpickling its recipe here reuses it."""
+    with _lock:
+        _cache[pipe.recipe] = pipe
+
+
+def restore(entries: tuple[Entry, ...], device: str, dtype: str) -> Pipeline:
+    """The pipeline for a recipe: from this process's cache, else built (once) and cached."""
+    key = recipe_key(entries, device, dtype)
+    with _lock:
+        pipe = _cache.get(key)
+        if pipe is None:
+            from nlu_lite.components import load_components
+            from nlu_lite.pipeline import Pipeline
+
+            pipe = Pipeline([load_components(e, device=device) for e in entries], device=device, dtype=dtype)
+            _built[key] = pipe
+            _loads[key] += 1
+        return pipe
+
+
+def loads() -> int:
+    """How many pipelines this process has built from recipes (for tests and monitoring)."""
+    return sum(_loads.values())
+
+
+def is_dask(data: Any) -> bool:
+    module = type(data).__module__
+    return module.startswith("dask.") or module.startswith("dask_expr")
+
+
+def is_spark(data: Any) -> bool:
+    module = type(data).__module__
+    return module.startswith("pyspark.sql") and type(data).__name__ == "DataFrame"
+
+
+# ---------------------------------------------------------------- Dask
+
+
+def _predict_partition(part: Any, pipe: Pipeline, options: dict[str, Any]) -> pd.DataFrame:
+    return pipe.predict(part, **options)
+
+
+def dask_predict(pipe: Pipeline, data: Any, options: dict[str, Any]) -> Any:
+    """A lazy dask DataFrame: predict() per partition, with the pandas output's columns and dtypes."""
+    if options.get("embedding_format") == "numpy":
+        raise InvalidOptionError("embedding_format", "numpy", "'array' or 'expand' for dask input")
+    options = {**options, "progress": False}
+    meta = pipe.predict(data._meta, **options)
+    return data.map_partitions(_predict_partition, pipe, options, meta=meta, enforce_metadata=False)
+
+
+# ---------------------------------------------------------------- Spark
+
+ROW_ID = "__nlu_lite_row_id"
+
+
+def _spark_type(dtype: Any, name: str, input_types: dict[str, Any]) -> Any:
+    import numpy as np
+    from pyspark.sql import types as T
+
+    from nlu_lite.vectors import EmbeddingDtype
+
+    if name in input_types:
+        return input_types[name]
+    if isinstance(dtype, EmbeddingDtype) or name.endswith("_embeddings"):
+        return T.ArrayType(T.FloatType())
+    if dtype == np.float32:
+        return T.FloatType()
+    if dtype == np.float64:
+        return T.DoubleType()
+    if dtype == np.bool_:
+        return T.BooleanType()
+    if getattr(dtype, "kind", "") in "iu":
+        return T.LongType()
+    return T.StringType()
+
+
+def spark_predict(pipe: Pipeline, sdf: Any, options: dict[str, Any], index_column: str | None) -> Any:
+    """A Spark DataFrame through ``mapInPandas`` (Arrow batches); vectors as array<float>.
+
+    Spark has no index: ``index_column`` names the column that plays its part (the output's
+    ``origin_index``); without one, a unique (not consecutive) row id is added.
+    """
+    import pandas as pd
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    if options.get("embedding_format", "array") != "array":
+        raise InvalidOptionError("embedding_format", options["embedding_format"], "'array' for Spark input")
+    options = {**options, "progress": False}
+    if index_column is None:
+        sdf = sdf.withColumn(ROW_ID, F.monotonically_increasing_id())
+        index_column = ROW_ID
+    elif index_column not in sdf.columns:
+        raise InvalidOptionError("index_column", index_column, f"one of the columns {sdf.columns}")
+    input_types = {f.name: f.dataType for f in sdf.schema.fields}
+    empty = pd.DataFrame({name: pd.Series([], dtype=object) for name in sdf.columns})
+    for f in sdf.schema.fields:
+        if isinstance(f.dataType, (T.LongType, T.IntegerType, T.ShortType)):
+            empty[f.name] = empty[f.name].astype("int64")
+    meta = pipe.predict(empty.set_index(index_column), **options)
+    out_name = "origin_index"
+    fields = [T.StructField(out_name, input_types[index_column])]
+    for name in meta.columns:
+        fields.append(T.StructField(str(name), _spark_type(meta[name].dtype, str(name), input_types)))
+    schema = T.StructType(fields)
+    vec_cols = [c for c in meta.columns if str(c).endswith("_embeddings")]
+
+    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for pdf in batches:
+            out = pipe.predict(pdf.set_index(index_column), **options)
+            out.index.name = out_name
+            out = out.reset_index()
+            for col in vec_cols:
+                out[col] = out[col].to_numpy()
+            yield out
+
+    return sdf.mapInPandas(run, schema)

@@ -1,0 +1,157 @@
+"""predict() on Dask (LocalCluster, two worker processes) and Spark (local[2]): exactly the pandas
+result, with the model built once per worker process."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nlu_lite import scale
+
+COL = "en_embed_tests_tiny_embeddings"
+TEXTS = [
+    "I love NLP.",
+    "Dask and Spark run the same predict.",
+    None,
+    "",
+    "A third text, somewhat longer than the others, to fill a partition.",
+    "Zürich café",
+    "The end! Really.",
+    "x",
+]
+
+
+@pytest.fixture(scope="module")
+def frame():
+    return pd.DataFrame(
+        {"text": TEXTS, "doc_id": [f"d{i}" for i in range(len(TEXTS))], "n": list(range(len(TEXTS)))},
+        index=pd.Index([f"k{i}" for i in range(len(TEXTS))], name="key"),
+    )
+
+
+def assert_same(got: pd.DataFrame, expected: pd.DataFrame, level: str) -> None:
+    assert list(got.columns) == list(expected.columns)
+    assert list(got.index) == list(expected.index)
+    assert list(got[level]) == list(expected[level])
+    for a, b in zip(got[COL], expected[COL], strict=True):
+        if b is None:
+            assert a is None
+        else:
+            np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def test_scale_pipeline_pickles_as_recipe(tiny):
+    data = pickle.dumps(tiny)
+    assert len(data) < 20_000  # the recipe, not the weights
+    restored = pickle.loads(data)
+    assert restored.recipe == tiny.recipe and pickle.loads(data) is restored  # built at most once here
+    np.testing.assert_allclose(restored.predict("a b")[COL].iloc[0], tiny.predict("a b")[COL].iloc[0], atol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def dask_client(tiny_registry):
+    pytest.importorskip("dask.dataframe")
+    distributed = pytest.importorskip("distributed")
+    env = {"NLU_LITE_REGISTRY": str(tiny_registry), "HF_HOME": os.environ["HF_HOME"], "HF_HUB_OFFLINE": "1"}
+    os.environ.update(env)
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, worker_dashboard_address=None
+    )
+    client = distributed.Client(cluster)
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()
+
+
+@pytest.mark.parametrize("level", ["token", "document"])
+def test_scale_dask_equals_pandas(dask_client, tiny, frame, level):
+    import dask.dataframe as dd
+
+    ddf = dd.from_pandas(frame, npartitions=4)
+    lazy = tiny.predict(ddf, output_level=level, positions=True)
+    assert isinstance(lazy, dd.DataFrame)
+    expected = tiny.predict(frame, output_level=level, positions=True)
+    assert list(lazy.columns) == list(expected.columns)
+    produced = [c for c in expected.columns if c not in frame.columns]  # carried columns keep dask's dtypes
+    assert dict(lazy.dtypes[produced]) == dict(expected.dtypes[produced])
+    got = lazy.compute()
+    assert dict(got.dtypes[produced]) == dict(expected.dtypes[produced])
+    assert_same(got, expected, level)
+    series = tiny.predict(dd.from_pandas(frame["text"], npartitions=3), output_level=level).compute()
+    assert_same(series, tiny.predict(frame["text"], output_level=level), level)
+
+
+def test_scale_dask_loads_once_per_worker(dask_client, tiny, frame):
+    import dask.dataframe as dd
+
+    big = pd.concat([frame] * 6, ignore_index=True)
+    tiny.predict(dd.from_pandas(big, npartitions=12), output_level="document").compute()
+    loads = dask_client.run(scale.loads)
+    assert len(loads) == 2 and all(n == 1 for n in loads.values()), loads
+
+
+@pytest.fixture(scope="module")
+def spark(tiny_registry):
+    pytest.importorskip("pyspark")
+    from pyspark.sql import SparkSession
+
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    os.environ["NLU_LITE_REGISTRY"] = str(tiny_registry)
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("nlu_lite-tests")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.executorEnv.NLU_LITE_REGISTRY", str(tiny_registry))
+        .getOrCreate()
+    )
+    try:
+        yield session
+    finally:
+        session.stop()
+
+
+@pytest.mark.parametrize("level", ["token", "sentence"])
+def test_scale_spark_equals_pandas(spark, tiny, frame, level):
+    sdf = spark.createDataFrame(frame.reset_index()).repartition(3)
+    out = tiny.predict(sdf, output_level=level, index_column="key", positions=True)
+    rows = out.toPandas().set_index("origin_index")
+    expected = tiny.predict(frame, output_level=level, positions=True)
+    # Spark returns rows in partition order: put them back in input order, words in text order
+    order = {k: i for i, k in enumerate(frame.index)}
+    rows = rows.assign(_o=[order[k] for k in rows.index]).sort_values(["_o", "begin"], kind="stable").drop(columns="_o")
+    rows.index.name = "key"
+    assert list(rows.columns) == list(expected.columns)
+    assert list(rows.index) == list(expected.index)
+    assert list(rows[level]) == list(expected[level])
+    for a, b in zip(rows[COL], expected[COL], strict=True):
+        if b is None:
+            assert a is None
+        else:
+            np.testing.assert_allclose(np.asarray(a, dtype=np.float32), b, atol=1e-6)
+
+
+def test_scale_spark_loads_once_per_worker(spark, tiny, frame):
+    big = pd.concat([frame] * 5, ignore_index=True).reset_index(names="rid")
+    sdf = spark.createDataFrame(big).repartition(8)
+    assert tiny.predict(sdf, output_level="document", index_column="rid").count() == len(big)
+    counts = (
+        spark.sparkContext.parallelize(range(8), 8).mapPartitions(lambda _: [(os.getpid(), scale.loads())]).collect()
+    )
+    per_pid = dict(counts)
+    assert sum(per_pid.values()) <= 2 and all(v <= 1 for v in per_pid.values()), per_pid
+
+
+def test_scale_spark_without_index_column(spark, tiny):
+    sdf = spark.createDataFrame(pd.DataFrame({"text": ["a b", "c"]}))
+    out = tiny.predict(sdf, output_level="token").toPandas()
+    assert sorted(out["token"]) == ["a", "b", "c"] and out["origin_index"].nunique() == 2

@@ -1,0 +1,96 @@
+"""The faster paths' behaviour (speed itself is measured in benchmarks/, never asserted here):
+precision, devices, streaming, progress, batching options."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import nlu_lite
+from nlu_lite.errors import InvalidOptionError
+
+COL = "en_embed_tests_tiny_embeddings"
+
+
+def test_speed_bfloat16_close_to_float32(use_tiny, tiny):
+    low = nlu_lite.load("en.embed.tests.tiny", dtype="bfloat16")
+    texts = ["I love NLP", "bfloat16 keeps the vectors close to float32, doesn't it?"]
+    a = np.stack(tiny.predict(texts)[COL])
+    b = np.stack(low.predict(texts)[COL])
+    assert b.dtype == np.float32
+    cos = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+    assert cos.min() > 0.99
+    assert low.predict("x").attrs["dtype"] == "bfloat16"
+
+
+def test_speed_dtype_and_device_checks(use_tiny):
+    with pytest.raises(InvalidOptionError, match="GPU"):
+        nlu_lite.load("en.embed.tests.tiny", dtype="float16")
+    with pytest.raises(InvalidOptionError, match="dtype"):
+        nlu_lite.load("en.embed.tests.tiny", dtype="int8")
+    auto = nlu_lite.load("en.embed.tests.tiny", device="auto")
+    assert auto.device.type in ("cpu", "cuda", "mps")
+
+
+def test_speed_predict_iter_chunks(tiny):
+    series = pd.Series([f"text {i}" for i in range(25)], index=[f"r{i}" for i in range(25)])
+    chunks = list(tiny.predict_iter(series, chunk_rows=10))
+    assert [c.index.nunique() for c in chunks] == [10, 10, 5]
+    whole = tiny.predict(series)
+    joined = pd.concat(chunks)
+    assert list(joined.index) == list(whole.index) and list(joined["token"]) == list(whole["token"])
+    np.testing.assert_allclose(np.stack(joined[COL]), np.stack(whole[COL]), atol=1e-5)
+    # any iterable of strings streams: labels are running positions
+    gen = (f"line {i}\n" for i in range(7))
+    labels = [sorted(set(c.index)) for c in tiny.predict_iter(gen, chunk_rows=3, output_level="document")]
+    assert labels == [[0, 1, 2], [3, 4, 5], [6]]
+    with pytest.raises(InvalidOptionError):
+        next(tiny.predict_iter(["x"], chunk_rows=0))
+
+
+def test_speed_predict_iter_file(tiny, tmp_path):
+    path = tmp_path / "texts.txt"
+    path.write_text("first line\nsecond line\n\nfourth\n")
+    with open(path) as fh:
+        frames = list(tiny.predict_iter(fh, chunk_rows=2, output_level="document"))
+    doc = pd.concat(frames)
+    assert list(doc["document"]) == ["first line", "second line", "", "fourth"]
+    assert doc[COL].isna().tolist() == [False, False, True, False]
+
+
+def test_speed_predict_to_parquet(tiny, tmp_path):
+    pq = pytest.importorskip("pyarrow.parquet")
+    texts = [f"sentence number {i}. And more." if i % 5 else None for i in range(23)]
+    path = tmp_path / "out.parquet"
+    rows = tiny.predict_to_parquet(texts, path, chunk_rows=5, positions=True)
+    whole = tiny.predict(texts, positions=True)
+    assert rows == len(whole)
+    assert pq.ParquetFile(path).num_row_groups == 5
+    back = pd.read_parquet(path)
+    assert list(back["origin_index"]) == list(whole.index)
+    assert list(back["token"]) == list(whole["token"])
+    for got, exp in zip(back[COL], whole[COL], strict=True):
+        if exp is None:
+            assert got is None
+        else:
+            np.testing.assert_allclose(np.asarray(got, dtype=np.float32), exp, atol=1e-6)
+
+
+def test_speed_progress_bar(tiny, capsys):
+    tiny.predict(["a b c"] * 3, progress=True)
+    assert "nlu_lite" in capsys.readouterr().err
+    tiny.predict(["a b c"] * 3, progress=False)
+    tiny.predict(["a b c"] * 3)  # small work: no bar by default
+    assert "nlu_lite" not in capsys.readouterr().err
+    assert tiny.estimate_seconds(10_000_000) > 2 > tiny.estimate_seconds(100)
+
+
+@pytest.mark.parametrize("budget", [1, 16, 100, 100_000])
+def test_speed_token_budget_does_not_change_results(tiny, budget):
+    texts = ["a b c d e f g h", "short", "a longer text that needs several windows " * 3]
+    ref = tiny.predict(texts)
+    got = tiny.predict(texts, token_budget=budget)
+    np.testing.assert_allclose(np.stack(got[COL]), np.stack(ref[COL]), atol=1e-5)
+    with pytest.raises(InvalidOptionError):
+        tiny.predict("x", token_budget=0)
