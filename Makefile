@@ -29,4 +29,4 @@ demo: $(VENV)/.demo
 	HF_HUB_OFFLINE=1 $(VENV)/bin/nlu-lite predict "I love NLP" --model en.embed.all_minilm_l6_v2 --positions
 
 test: $(VENV)/.test
-	$(PY) -m pytest
+	$(PY) -m pytest --cov=nlu_lite --cov-report=term --cov-fail-under=90

@@ -9,6 +9,7 @@ and every vector sees as much context as the model allows.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -58,9 +59,23 @@ class Pieces:
         return np.maximum.reduceat(self.end, self.word_start[:-1]) if len(self.end) else last
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _encodable(text: str) -> str:
+    """``text`` with lone surrogates (not encodable as UTF-8) replaced by U+FFFD, one character for
+    one, so that offsets still index the original text."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text)
+    return text
+
+
 def tokenize(backend: Any, texts: Sequence[str]) -> Pieces:
     """Tokenize ``texts`` with a fast tokenizer backend, without special tokens or truncation."""
-    encodings = backend.encode_batch(list(texts), add_special_tokens=False) if texts else []
+    clean = [_encodable(t) for t in texts]
+    encodings = backend.encode_batch(clean, add_special_tokens=False) if texts else []
     counts = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
     unit_start = np.zeros(len(encodings) + 1, dtype=np.int64)
     np.cumsum(counts, out=unit_start[1:])

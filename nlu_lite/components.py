@@ -205,22 +205,39 @@ def _load_config(where: str | Path, entry: Entry, origin: str, kwargs: dict[str,
     from transformers.models.auto.configuration_auto import CONFIG_MAPPING
 
     try:
-        return AutoConfig.from_pretrained(where, **kwargs)
+        config = AutoConfig.from_pretrained(where, **kwargs)
     except OSError:
         raise
     except ValueError as exc:
+        if "trust_remote_code" in str(exc) or "custom code" in str(exc):
+            raise ModelLoadError(
+                f"{entry.spelling!r} in {origin} needs custom Python code from its repository. nlu_lite never runs "
+                "code that comes with model files (trust_remote_code stays off); choose a model that "
+                "transformers supports natively."
+            ) from None
         if entry.architecture is None:
             raise ModelLoadError(
                 f"The config.json of {entry.spelling!r} in {origin} names no model type ({exc}). "
                 f"Add 'architecture: <model_type>' (e.g. bert) to its entry in {entry.file or 'the registry'}."
             ) from None
+    else:
+        return _refuse_remote_code(config, entry, origin)
     try:
         config_class = CONFIG_MAPPING[entry.architecture]
     except KeyError:
         raise ModelLoadError(
             f"{entry.spelling!r}: architecture {entry.architecture!r} is unknown to this transformers version."
         ) from None
-    return config_class.from_pretrained(where, **kwargs)
+    return _refuse_remote_code(config_class.from_pretrained(where, **kwargs), entry, origin)
+
+
+def _refuse_remote_code(config: Any, entry: Entry, origin: str) -> Any:
+    if getattr(config, "auto_map", None):
+        raise ModelLoadError(
+            f"{entry.spelling!r} in {origin} maps to custom Python code (auto_map in config.json). nlu_lite never "
+            "runs code that comes with model files; choose a model that transformers supports natively."
+        )
+    return config
 
 
 def _load_from(
@@ -280,6 +297,13 @@ def _load_from(
         raise ModelLoadError(
             f"{entry.spelling!r}: the tokenizer in {origin} has no fast (Rust) implementation, which word "
             "alignment needs. Provide a tokenizer.json with the model files."
+        )
+    vocab = getattr(model.config, "vocab_size", None)
+    if vocab and len(tokenizer) < 0.5 * vocab:
+        raise ModelLoadError(
+            f"The tokenizer of {entry.spelling!r} in {origin} has {len(tokenizer)} entries for a model of {vocab}: "
+            "its tokenizer files (tokenizer.json, vocab.txt, …) are missing or broken. Delete that copy and "
+            "download it again."
         )
     hidden = getattr(model.config, "hidden_size", None) or getattr(model.config, "d_model", None)
     if hidden is not None and hidden != entry.dimension:
@@ -361,6 +385,12 @@ def load_components(entry: Entry, device: str = "cpu", dtype: torch.dtype | None
         tok, model = _load_from(src.hf, entry, origin, revision=revision, device=device, dtype=dtype)
     except OSError as first:
         logger.debug("%s not in cache: %s", src.hf, first)
+        snap = _cached_snapshot(src.hf, revision)
+        if snap is not None and is_offline():
+            raise ModelLoadError(
+                f"The cached files of {entry.spelling!r} in {snap} are incomplete ({first}). Delete that folder "
+                f"and download the model again (nlu_lite.download({entry.spelling!r}) with network access)."
+            ) from None
         fetch(src.hf, revision, entry)
         try:
             tok, model = _load_from(src.hf, entry, origin, revision=revision, device=device, dtype=dtype)

@@ -55,7 +55,11 @@ def assemble(
 
     # the default string dtype of this pandas (pyarrow-backed "str" in pandas 3), also when empty
     text_dtype = pd.Series(["x"]).dtype
-    columns: dict[str, Any] = {level: pd.array(texts, dtype=text_dtype)}
+    try:
+        text_values: Any = pd.array(texts, dtype=text_dtype)
+    except UnicodeEncodeError:  # lone surrogates: Arrow strings cannot hold them, Python objects can
+        text_values = pd.Series(texts, dtype=object, index=index, copy=False)
+    columns: dict[str, Any] = {level: text_values}
     columns.update(extra)
     if positions:
         columns["begin"] = begin
@@ -66,6 +70,8 @@ def assemble(
             columns[name] = EmbeddingArray(block, has)
     if index.name is None:
         index = index.rename(INDEX_NAME)
+    if isinstance(text_values, pd.Series):
+        text_values.index = index
     frame = pd.DataFrame(columns, index=index, copy=False)
     if embedding_format == "expand":
         parts = [frame]

@@ -127,6 +127,64 @@ class Pipeline:
     def spellings(self) -> list[str]:
         return [e.entry.spelling for e in self.encoders]
 
+    def _describe(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "spelling": e.entry.spelling,
+                "task": e.entry.task,
+                "source": e.components.repo or e.components.origin,
+                "revision": (e.components.revision or "")[:12],
+                "dimension": e.entry.dimension,
+                "layers": e.n_layers,
+                "max length": e.max_length,
+                "default level": e.entry.output_level,
+                "pooling": e.entry.pooling,
+            }
+            for e in self.encoders
+        ]
+
+    def _repr_html_(self) -> str:
+        import html
+
+        rows = self._describe()
+        head = "".join(f"<th>{html.escape(k)}</th>" for k in rows[0])
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in r.values()) + "</tr>" for r in rows)
+        return (
+            f"<div><b>nlu_lite.Pipeline</b> — device {html.escape(str(self.device))}, dtype {self.dtype}; "
+            f"levels: {', '.join(OUTPUT_LEVELS)}"
+            f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
+        )
+
+    def print_info(self) -> None:
+        """Print the loaded models and every predict() option with its values and default."""
+        for r in self._describe():
+            print(", ".join(f"{k}: {v}" for k, v in r.items()))
+        first = self.encoders[0].entry
+        options = [
+            ("output_level", OUTPUT_LEVELS, first.output_level),
+            ("positions", (False, True), False),
+            ("pooling", SENTENCE_POOLINGS, first.pooling),
+            ("word_pooling", WORD_POOLINGS, first.word_pooling),
+            ("layers", "-1, any index (0 = embeddings), or a list", -1),
+            ("layer_combine", LAYER_COMBINES, "mean"),
+            ("sentence_splitter", "None (rule-based) or a callable text -> sentences", None),
+            ("prompt", (None, "query", "passage"), None),
+            ("metadata", (False, True), False),
+            ("embedding_format", EMBEDDING_FORMATS, "array"),
+            ("text_column", "a DataFrame column", None),
+            ("keep_columns", (True, False), True),
+            ("errors", ("raise", "coerce"), "raise"),
+            ("token_budget", "padded positions per batch", "2048 on CPU, 65536 on GPU"),
+            ("batch_size", "windows per batch at most", DEFAULT_BATCH_SIZE),
+            ("overlap", "fraction of a window shared with the next", 0.25),
+            ("progress", (None, True, False), "None (a bar when work looks longer than 2 s)"),
+        ]
+        print(f"device: {self.device}, dtype: {self.dtype}")
+        print("predict() options:")
+        for name, values, default in options:
+            shown = values if isinstance(values, str) else ", ".join(repr(v) for v in values)
+            print(f"  {name:<18} {shown}  (default: {default!r})")
+
     def __repr__(self) -> str:
         parts = ", ".join(f"{e.entry.spelling} ({e.components.origin}, {e.entry.dimension}-d)" for e in self.encoders)
         return f"nlu_lite.Pipeline({parts}; device={self.device}, dtype={self.dtype})"
@@ -240,111 +298,117 @@ class Pipeline:
 
         pieces0 = first.tokenize(units.texts, first.prefix_for(prompt))
         tick = self._progress_bar(progress, len(pieces0.ids))
-        wp = word_pooling or first.entry.word_pooling
-        meta: dict[str, np.ndarray] = {}
-        vectors: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        try:
+            wp = word_pooling or first.entry.word_pooling
+            meta: dict[str, np.ndarray] = {}
+            vectors: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
-        if level in ("token", "sub_token"):
-            if level == "token":
-                starts = pieces0.word_start
-                item_unit = pieces0.word_unit
-                item_b, item_e = pieces0.word_begin(), pieces0.word_end()
-            else:
-                starts = np.arange(len(pieces0.ids) + 1)
-                item_unit = pieces0.piece_unit
-                item_b, item_e = pieces0.begin, pieces0.end
-            rows = _rows(len(texts), units.input[item_unit], item_unit, item_b, item_e)
-            has = np.zeros(rows.n, dtype=bool)
-            has[rows.of_item] = True
-            # the first component defines the rows: its vectors go straight to them
-            if level == "token" and wp == "mean":
-                out = first.encode(pieces0, np.arange(len(pieces0.ids)), len(pieces0.ids), None, opts, progress=tick)
-                assert out.rows is not None
-                block = np.zeros((rows.n, out.rows.shape[1]), dtype=np.float32)
-                block[rows.of_item] = reduce_words(out.rows, starts)
-            else:
-                item_of_piece = word_targets(starts, len(pieces0.ids), wp) if level == "token" else None
-                if item_of_piece is None:
-                    target = rows.of_item
+            if level in ("token", "sub_token"):
+                if level == "token":
+                    starts = pieces0.word_start
+                    item_unit = pieces0.word_unit
+                    item_b, item_e = pieces0.word_begin(), pieces0.word_end()
                 else:
-                    target = np.where(item_of_piece >= 0, rows.of_item[np.maximum(item_of_piece, 0)], -1)
-                out = first.encode(pieces0, target, rows.n, None, opts, progress=tick)
-                assert out.rows is not None
-                block = out.rows
-            vectors[first.entry.column] = (block, has)
-            # other components: their own pieces, aligned to these rows by character spans
-            for enc in self.encoders[1:]:
-                pk = enc.tokenize(units.texts)
-                outk = enc.encode(pk, np.arange(len(pk.ids)), len(pk.ids), None, opts)
-                assert outk.rows is not None
-                f, last, ok = _align(pk, item_unit, item_b, item_e, longest)
-                dim = outk.rows.shape[1]
-                blk = np.zeros((rows.n, dim), dtype=np.float32)
+                    starts = np.arange(len(pieces0.ids) + 1)
+                    item_unit = pieces0.piece_unit
+                    item_b, item_e = pieces0.begin, pieces0.end
+                rows = _rows(len(texts), units.input[item_unit], item_unit, item_b, item_e)
+                has = np.zeros(rows.n, dtype=bool)
+                has[rows.of_item] = True
+                # the first component defines the rows: its vectors go straight to them
                 if level == "token" and wp == "mean":
-                    csum = np.concatenate([np.zeros((1, dim)), np.cumsum(outk.rows, axis=0, dtype=np.float64)])
-                    span = (last - f + 1).astype(np.float64)[:, None]
-                    blk[rows.of_item] = ((csum[last + 1] - csum[f]) / span).astype(np.float32)
+                    out = first.encode(
+                        pieces0, np.arange(len(pieces0.ids)), len(pieces0.ids), None, opts, progress=tick
+                    )
+                    assert out.rows is not None
+                    block = np.zeros((rows.n, out.rows.shape[1]), dtype=np.float32)
+                    block[rows.of_item] = reduce_words(out.rows, starts)
                 else:
-                    blk[rows.of_item] = outk.rows[last if (level == "token" and wp == "last") else f]
-                blk[rows.of_item[~ok]] = 0.0
-                hk = np.zeros(rows.n, dtype=bool)
-                hk[rows.of_item[ok]] = True
-                vectors[enc.entry.column] = (blk, hk)
-            text_col = [""] * rows.n
-            for r, i, b, e in zip(
-                rows.of_item.tolist(),
-                units.input[item_unit].tolist(),
-                item_b.tolist(),
-                item_e.tolist(),
-                strict=True,
-            ):
-                text_col[r] = texts[i][b:e]
-            if metadata:
-                n_pieces = np.zeros(rows.n, dtype=np.int64)
-                n_pieces[rows.of_item] = np.diff(starts)
-                meta["pieces"] = n_pieces
-            # sentence number of each row within its input
-            sentence_id = np.full(rows.n, -1, dtype=np.int64)
-            if len(sent_input):
-                m = longest + 1
-                keys = sent_input * m + sent_begin
-                pos = np.searchsorted(keys, rows.input[rows.of_item] * m + rows.begin[rows.of_item], side="right") - 1
-                first_sent = np.searchsorted(sent_input, rows.input[rows.of_item], side="left")
-                sentence_id[rows.of_item] = np.maximum(pos - first_sent, 0)
-            extra = {"sentence_id": sentence_id}
-        else:
-            # sentence or document: one item per unit with text
-            present = np.fromiter((bool(t.strip()) for t in units.texts), dtype=bool, count=len(units.texts))
-            item_unit = np.flatnonzero(present)
-            item_b = units.base[item_unit]
-            item_e = item_b + np.array([len(units.texts[u]) for u in item_unit.tolist()], dtype=np.int64)
-            rows = _rows(len(texts), units.input[item_unit], item_unit, item_b, item_e)
-            first_out: Encoded | None = None
-            for k, enc in enumerate(self.encoders):
-                pk = pieces0 if k == 0 else enc.tokenize(units.texts, enc.prefix_for(prompt))
-                pool = pooling or enc.entry.pooling
-                normalize = enc.entry.normalize and pooling is None
-                res = enc.encode(pk, None, 0, pool, opts, normalize=normalize, progress=tick if k == 0 else None)
-                assert res.pooled is not None and res.has_pooled is not None
-                blk = np.zeros((rows.n, res.pooled.shape[1]), dtype=np.float32)
-                blk[rows.of_item] = res.pooled[item_unit]
-                hk = np.zeros(rows.n, dtype=bool)
-                hk[rows.of_item] = res.has_pooled[item_unit]
-                vectors[enc.entry.column] = (blk, hk)
-                if k == 0:
-                    first_out = res
-            assert first_out is not None
-            out = first_out
-            text_col = [""] * rows.n
-            for r, u in zip(rows.of_item.tolist(), item_unit.tolist(), strict=True):
-                text_col[r] = units.texts[u]
-            if metadata:
-                n_pieces = np.zeros(rows.n, dtype=np.int64)
-                n_pieces[rows.of_item] = np.diff(pieces0.unit_start)[item_unit]
-                meta["pieces"] = n_pieces
-            extra = {}
-        if tick is not None:
-            tick.close()
+                    item_of_piece = word_targets(starts, len(pieces0.ids), wp) if level == "token" else None
+                    if item_of_piece is None:
+                        target = rows.of_item
+                    else:
+                        target = np.where(item_of_piece >= 0, rows.of_item[np.maximum(item_of_piece, 0)], -1)
+                    out = first.encode(pieces0, target, rows.n, None, opts, progress=tick)
+                    assert out.rows is not None
+                    block = out.rows
+                vectors[first.entry.column] = (block, has)
+                # other components: their own pieces, aligned to these rows by character spans
+                for enc in self.encoders[1:]:
+                    pk = enc.tokenize(units.texts)
+                    outk = enc.encode(pk, np.arange(len(pk.ids)), len(pk.ids), None, opts)
+                    assert outk.rows is not None
+                    f, last, ok = _align(pk, item_unit, item_b, item_e, longest)
+                    dim = outk.rows.shape[1]
+                    blk = np.zeros((rows.n, dim), dtype=np.float32)
+                    if level == "token" and wp == "mean":
+                        csum = np.concatenate([np.zeros((1, dim)), np.cumsum(outk.rows, axis=0, dtype=np.float64)])
+                        span = (last - f + 1).astype(np.float64)[:, None]
+                        blk[rows.of_item] = ((csum[last + 1] - csum[f]) / span).astype(np.float32)
+                    else:
+                        blk[rows.of_item] = outk.rows[last if (level == "token" and wp == "last") else f]
+                    blk[rows.of_item[~ok]] = 0.0
+                    hk = np.zeros(rows.n, dtype=bool)
+                    hk[rows.of_item[ok]] = True
+                    vectors[enc.entry.column] = (blk, hk)
+                text_col = [""] * rows.n
+                for r, i, b, e in zip(
+                    rows.of_item.tolist(),
+                    units.input[item_unit].tolist(),
+                    item_b.tolist(),
+                    item_e.tolist(),
+                    strict=True,
+                ):
+                    text_col[r] = texts[i][b:e]
+                if metadata:
+                    n_pieces = np.zeros(rows.n, dtype=np.int64)
+                    n_pieces[rows.of_item] = np.diff(starts)
+                    meta["pieces"] = n_pieces
+                # sentence number of each row within its input
+                sentence_id = np.full(rows.n, -1, dtype=np.int64)
+                if len(sent_input):
+                    m = longest + 1
+                    keys = sent_input * m + sent_begin
+                    pos = (
+                        np.searchsorted(keys, rows.input[rows.of_item] * m + rows.begin[rows.of_item], side="right") - 1
+                    )
+                    first_sent = np.searchsorted(sent_input, rows.input[rows.of_item], side="left")
+                    sentence_id[rows.of_item] = np.maximum(pos - first_sent, 0)
+                extra = {"sentence_id": sentence_id}
+            else:
+                # sentence or document: one item per unit with text
+                present = np.fromiter((bool(t.strip()) for t in units.texts), dtype=bool, count=len(units.texts))
+                item_unit = np.flatnonzero(present)
+                item_b = units.base[item_unit]
+                item_e = item_b + np.array([len(units.texts[u]) for u in item_unit.tolist()], dtype=np.int64)
+                rows = _rows(len(texts), units.input[item_unit], item_unit, item_b, item_e)
+                first_out: Encoded | None = None
+                for k, enc in enumerate(self.encoders):
+                    pk = pieces0 if k == 0 else enc.tokenize(units.texts, enc.prefix_for(prompt))
+                    pool = pooling or enc.entry.pooling
+                    normalize = enc.entry.normalize and pooling is None
+                    res = enc.encode(pk, None, 0, pool, opts, normalize=normalize, progress=tick if k == 0 else None)
+                    assert res.pooled is not None and res.has_pooled is not None
+                    blk = np.zeros((rows.n, res.pooled.shape[1]), dtype=np.float32)
+                    blk[rows.of_item] = res.pooled[item_unit]
+                    hk = np.zeros(rows.n, dtype=bool)
+                    hk[rows.of_item] = res.has_pooled[item_unit]
+                    vectors[enc.entry.column] = (blk, hk)
+                    if k == 0:
+                        first_out = res
+                assert first_out is not None
+                out = first_out
+                text_col = [""] * rows.n
+                for r, u in zip(rows.of_item.tolist(), item_unit.tolist(), strict=True):
+                    text_col[r] = units.texts[u]
+                if metadata:
+                    n_pieces = np.zeros(rows.n, dtype=np.int64)
+                    n_pieces[rows.of_item] = np.diff(pieces0.unit_start)[item_unit]
+                    meta["pieces"] = n_pieces
+                extra = {}
+        finally:
+            if tick is not None:
+                tick.close()
         if metadata:
             unit_pieces = np.diff(pieces0.unit_start)
             meta["input_pieces"] = np.bincount(units.input, weights=unit_pieces, minlength=len(texts)).astype(np.int64)[

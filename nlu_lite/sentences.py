@@ -36,7 +36,7 @@ _WORD_BEFORE = re.compile(r"([\w.]+)$")
 
 def _is_abbreviation(text: str, dot: int) -> bool:
     """Is the '.' at ``dot`` part of an abbreviation or an initial rather than a sentence end?"""
-    m = _WORD_BEFORE.search(text, 0, dot)
+    m = _WORD_BEFORE.search(text, max(0, dot - 40), dot)  # a bounded look-behind: linear in the text
     if not m:
         return False
     word = m.group(1).lower().strip(".")

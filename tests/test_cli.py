@@ -51,3 +51,40 @@ def test_cli_unknown_model_is_one_line():
     assert out.returncode == 2
     assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
     assert "en.embed.bert.small_L2_256" in out.stderr
+
+
+# the same commands in-process (fast, and measured by coverage)
+
+
+def test_cli_inprocess_predict_formats(tmp_path, capsys, monkeypatch):
+    import io
+
+    from nlu_lite.cli import main
+
+    assert main(["predict", "I love NLP", "--positions"]) == 0
+    assert "NLP" in capsys.readouterr().out
+    monkeypatch.setattr("sys.stdin", io.StringIO("one\ntwo\n"))
+    for suffix in ("parquet", "csv", "jsonl"):
+        monkeypatch.setattr("sys.stdin", io.StringIO("one\ntwo\n"))
+        assert main(["predict", "-", "--level", "sentence", "--out", str(tmp_path / f"o.{suffix}")]) == 0
+    assert "wrote 2 rows" in capsys.readouterr().err
+    (tmp_path / "in.txt").write_text("a b\nc\n")
+    assert main(["predict", "--file", str(tmp_path / "in.txt"), "--level", "document"]) == 0
+    assert main(["predict", "x", "--out", str(tmp_path / "o.txt")]) == 2
+    assert main(["predict"]) == 2
+    assert "error" in capsys.readouterr().err
+
+
+def test_cli_inprocess_models_info_download(capsys):
+    from nlu_lite.cli import main
+
+    assert main(["models", "*minilm_l6*"]) == 0
+    assert "en.embed.all_minilm_l6_v2" in capsys.readouterr().out
+    assert main(["models", "zzz"]) == 1
+    assert main(["info", "bert"]) == 0
+    assert "google/bert_uncased_L-2_H-128_A-2" in capsys.readouterr().out
+    assert main(["download", "-q", "minilm"]) == 0
+    assert main(["download", "en.embed.bert.large_cased"]) == 2
+    assert main(["info", "glove"]) == 2
+    err = capsys.readouterr().err
+    assert "no transformers equivalent" in err
