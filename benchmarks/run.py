@@ -183,9 +183,12 @@ def dask_rates(model_dir: str, texts: list[str], pieces: int) -> dict[int, float
     frame = pd.DataFrame({"text": texts})
     out = {}
     for workers in (1, 2):
-        with distributed.LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster, distributed.Client(cluster):
+        with (
+            distributed.LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            ) as cluster,
+            distributed.Client(cluster),
+        ):
             ddf = dd.from_pandas(frame, npartitions=8).persist()
             pipe.predict(ddf, output_level="token").compute()  # builds the model on every worker
             t = time.perf_counter()
@@ -293,17 +296,25 @@ def main(argv: list[str] | None = None) -> int:
             "ceiling": ceiling,
         }
         say(f"| {label} | FLOP ceiling (fp32 matmul rate / FLOPs per piece) | {ceiling:,.0f} | | |")
-        say(f"| {label} | model-only sorted forward | {rate(t_fwd):,.0f} | {len(texts) / t_fwd:,.0f} | "
-            f"forward/ceiling = {rate(t_fwd) / ceiling:.2f} |")
-        say(f"| {label} | predict token | {rate(t_tok):,.0f} | {len(texts) / t_tok:,.0f} | "
+        say(
+            f"| {label} | model-only sorted forward | {rate(t_fwd):,.0f} | {len(texts) / t_fwd:,.0f} | "
+            f"forward/ceiling = {rate(t_fwd) / ceiling:.2f} |"
+        )
+        say(
+            f"| {label} | predict token | {rate(t_tok):,.0f} | {len(texts) / t_tok:,.0f} | "
             f"predict/forward = {t_fwd / t_tok:.2f}, predict/pipeline = {t_fe / t_tok:.1f} "
-            f"(/pipeline with return_tensors = {t_fe_t / t_tok:.1f}) |")
+            f"(/pipeline with return_tensors = {t_fe_t / t_tok:.1f}) |"
+        )
         say(f"| {label} | predict sentence | {rate(t_sent):,.0f} | {len(texts) / t_sent:,.0f} | |")
         say(f"| {label} | predict document | {rate(t_doc):,.0f} | {len(texts) / t_doc:,.0f} | |")
-        say(f"| {label} | feature-extraction pipeline (default: lists) + DataFrame | {rate(t_fe):,.0f} | "
-            f"{len(texts) / t_fe:,.0f} | |")
-        say(f"| {label} | feature-extraction pipeline (return_tensors=True) + DataFrame | {rate(t_fe_t):,.0f} | "
-            f"{len(texts) / t_fe_t:,.0f} | |")
+        say(
+            f"| {label} | feature-extraction pipeline (default: lists) + DataFrame | {rate(t_fe):,.0f} | "
+            f"{len(texts) / t_fe:,.0f} | |"
+        )
+        say(
+            f"| {label} | feature-extraction pipeline (return_tensors=True) + DataFrame | {rate(t_fe_t):,.0f} | "
+            f"{len(texts) / t_fe_t:,.0f} | |"
+        )
         if where != str(small_dir):
             try:
                 from sentence_transformers import SentenceTransformer
@@ -314,16 +325,22 @@ def main(argv: list[str] | None = None) -> int:
                 t_st = best_of(lambda: st.encode(texts, batch_size=64), repeats)
                 results[key]["st_token"] = rate(t_st_tok)
                 results[key]["st_encode"] = rate(t_st)
-                say(f"| {label} | sentence-transformers encode(token_embeddings) | {rate(t_st_tok):,.0f} | "
-                    f"{len(texts) / t_st_tok:,.0f} | predict token/ST = {t_st_tok / t_tok:.2f} |")
-                say(f"| {label} | sentence-transformers encode() | {rate(t_st):,.0f} | {len(texts) / t_st:,.0f} | "
-                    f"predict document/ST = {t_st / t_doc:.2f} |")
+                say(
+                    f"| {label} | sentence-transformers encode(token_embeddings) | {rate(t_st_tok):,.0f} | "
+                    f"{len(texts) / t_st_tok:,.0f} | predict token/ST = {t_st_tok / t_tok:.2f} |"
+                )
+                say(
+                    f"| {label} | sentence-transformers encode() | {rate(t_st):,.0f} | {len(texts) / t_st:,.0f} | "
+                    f"predict document/ST = {t_st / t_doc:.2f} |"
+                )
             except ImportError:
                 say(f"| {label} | sentence-transformers | not installed | | |")
         # bfloat16 on this CPU
         try:
-            low = nlu_lite.load("en.embed.all_minilm_l6_v2", dtype="bfloat16") if where == "PACKAGE" else nlu_lite.load(
-                path=where, dtype="bfloat16"
+            low = (
+                nlu_lite.load("en.embed.all_minilm_l6_v2", dtype="bfloat16")
+                if where == "PACKAGE"
+                else nlu_lite.load(path=where, dtype="bfloat16")
             )
             low.predict(texts[:32], progress=False)
             t_bf = best_of(lambda: low.predict(texts, output_level="token", progress=False), repeats)
@@ -332,15 +349,19 @@ def main(argv: list[str] | None = None) -> int:
             cos = cosine(a, b)
             results[key]["bfloat16"] = rate(t_bf)
             results[key]["bfloat16_cos_min"] = cos
-            say(f"| {label} | predict token, bfloat16 | {rate(t_bf):,.0f} | {len(texts) / t_bf:,.0f} | "
-                f"bf16/fp32 = {t_tok / t_bf:.2f}, min cosine to fp32 = {cos:.4f} |")
+            say(
+                f"| {label} | predict token, bfloat16 | {rate(t_bf):,.0f} | {len(texts) / t_bf:,.0f} | "
+                f"bf16/fp32 = {t_tok / t_bf:.2f}, min cosine to fp32 = {cos:.4f} |"
+            )
         except Exception as exc:  # an old CPU without bf16: say so, do not fail the run
             say(f"| {label} | bfloat16 | unavailable ({exc}) | | |")
         # long documents (windows)
         doc_pieces = sum(len(p) for p in enc.tokenize(docs).ids.reshape(1, -1))
         t_long = best_of(lambda: pipe.predict(docs, output_level="token", progress=False), 1)
-        say(f"| {label} | predict token, {len(docs)} long documents (~{doc_pieces // len(docs):,} pieces each) | "
-            f"{doc_pieces / t_long:,.0f} | | |")
+        say(
+            f"| {label} | predict token, {len(docs)} long documents (~{doc_pieces // len(docs):,} pieces each) | "
+            f"{doc_pieces / t_long:,.0f} | | |"
+        )
 
     # memory, latency, load time on the small model
     small = nlu_lite.load(path=str(small_dir))
@@ -350,8 +371,11 @@ def main(argv: list[str] | None = None) -> int:
         sweep[budget] = sum(len(x) for x in [small.encoders[0].tokenize(texts).ids]) / t
     results["token_budget_sweep_small"] = sweep
     say("")
-    say("- token budget (padded positions per batch), small_L2_256 predict token: "
-        + ", ".join(f"{b}: {r:,.0f}/s" for b, r in sweep.items()) + f" (default {DEFAULT_TOKEN_BUDGET})")
+    say(
+        "- token budget (padded positions per batch), small_L2_256 predict token: "
+        + ", ".join(f"{b}: {r:,.0f}/s" for b, r in sweep.items())
+        + f" (default {DEFAULT_TOKEN_BUDGET})"
+    )
     per_row, rows = retained_per_row(small, texts)
     results["retained_bytes_per_token_row"] = per_row
     lat, t_load, t_cold = latency_and_load(str(small_dir))
@@ -359,16 +383,22 @@ def main(argv: list[str] | None = None) -> int:
     results["load_cached_small_s"] = t_load
     results["load_cold_process_s"] = t_cold
     say(f"- memory retained per 256-d token row: {per_row:,.0f} bytes ({rows:,} rows traced)")
-    say(f"- warm single-sentence predict ('I love NLP', small_L2_256, fresh process): {lat * 1000:.2f} ms "
-        "(median of 200)")
-    say(f"- load of a cached small model: {t_load:.2f} s with torch and transformers imported, "
-        f"{t_cold:.2f} s in a fresh process (imports included)")
+    say(
+        f"- warm single-sentence predict ('I love NLP', small_L2_256, fresh process): {lat * 1000:.2f} ms "
+        "(median of 200)"
+    )
+    say(
+        f"- load of a cached small model: {t_load:.2f} s with torch and transformers imported, "
+        f"{t_cold:.2f} s in a fresh process (imports included)"
+    )
     try:
         small_pieces = len(small.encoders[0].tokenize(texts).ids)
         rates = dask_rates(str(small_dir), texts, small_pieces)
         results["dask_small_pieces_per_s"] = rates
-        say(f"- dask LocalCluster, small_L2_256 predict token: 1 worker {rates[1]:,.0f} pieces/s, "
-            f"2 workers {rates[2]:,.0f} pieces/s (x{rates[2] / rates[1]:.2f}; one thread per worker)")
+        say(
+            f"- dask LocalCluster, small_L2_256 predict token: 1 worker {rates[1]:,.0f} pieces/s, "
+            f"2 workers {rates[2]:,.0f} pieces/s (x{rates[2] / rates[1]:.2f}; one thread per worker)"
+        )
     except ImportError:
         say("- dask: not installed (pip install 'nlu_lite[dask]')")
     if not args.quick:
@@ -407,7 +437,12 @@ def main(argv: list[str] | None = None) -> int:
             "best of three runs.",
             "",
         ]
-        Path(args.out).write_text("\n".join(header + lines[2:]) + "\n\n```json\n" + json.dumps(results, indent=1) + "\n```\n")
+        Path(args.out).write_text(
+            "\n".join(header + [f"fp32 matmul: {gflops:.0f} GFLOP/s.", ""] + lines[1:])
+            + "\n\n```json\n"
+            + json.dumps(results, indent=1)
+            + "\n```\n"
+        )
         print(f"wrote {args.out}")
     return 0
 
