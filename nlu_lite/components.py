@@ -114,9 +114,18 @@ def package_dir(spec: str) -> Path | None:
     return folder if folder.is_dir() else None
 
 
+def _import_tqdm_quietly() -> None:
+    """tqdm.auto warns at import in notebooks without ipywidgets, then falls back to text bars;
+    import it once here without the warning, before transformers does."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import tqdm.auto  # noqa: F401
+
+
 @contextlib.contextmanager
 def quiet_transformers() -> Iterator[None]:
     """Silence transformers' load reports and progress bars for the duration; restore after."""
+    _import_tqdm_quietly()
     from transformers.utils import logging as tlog
 
     verbosity = tlog.get_verbosity()
