@@ -434,7 +434,7 @@ def main(argv: list[str] | None = None) -> int:
             "Produced by `python benchmarks/run.py` (one process, one corpus of "
             f"{len(texts):,} sentences from CPython's reference manual, {len(docs)} documents of ~5,000 words). "
             "Rates are the corpus's word pieces per second (specials and padding not counted); each time is the "
-            "best of three runs.",
+            "best of three runs, except the feature-extraction pipeline rows, timed once (construction included).",
             "",
         ]
         Path(args.out).write_text(
