@@ -146,23 +146,16 @@ def download(spelling: str, *, progress: bool = True, force: bool = False) -> li
     Hugging Face cache (``HF_HOME``), so that later loads work offline.  Returns their folders.
     With HF_HUB_OFFLINE set, only reports what is already there."""
     from nlu_lite.components import download as _download
-    from nlu_lite.components import hf_entry, parse_hf_spec
+    from nlu_lite.components import hf_entry, snapshot_dir
 
     folders = []
     for name in spelling.split():
         if name.lower().startswith("hf:"):
-            parse_hf_spec(name)
-            folders.append(_hf_folder(name, hf_entry))
+            entry = hf_entry(name)  # fetches what is missing
+            folders.append(snapshot_dir(entry.source.hf or "", entry.source.revision or "main"))
         else:
             folders.append(_download(resolve(name), progress=progress, force=force))
     return folders
-
-
-def _hf_folder(name: str, make: Any) -> Path:
-    from nlu_lite.components import snapshot_dir
-
-    entry = make(name)
-    return snapshot_dir(entry.source.hf, entry.source.revision)
 
 
 def models(pattern: str = "*") -> pd.DataFrame:

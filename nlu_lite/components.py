@@ -487,7 +487,7 @@ def hf_entry(spec: str) -> Entry:
     if folder is None:
         folder = fetch(repo, revision or "main")
     sha = folder.name
-    return adhoc_entry(folder, _sanitize(repo.replace("/", ".")).replace("_", "_"), Source(hf=repo, revision=sha))
+    return adhoc_entry(folder, _sanitize(repo.replace("/", ".")), Source(hf=repo, revision=sha))
 
 
 def _cached_snapshot(repo: str, revision: str) -> Path | None:

@@ -97,7 +97,7 @@ def small_bert_snapshot() -> Path:
     return snap
 
 
-def _write_tiny(folder: Path, seed: int = 0) -> None:
+def _write_tiny(folder: Path, seed: int = 0, pooler: bool = True) -> None:
     import torch
     from transformers import AutoTokenizer, BertConfig, BertModel
 
@@ -110,7 +110,7 @@ def _write_tiny(folder: Path, seed: int = 0) -> None:
         intermediate_size=64,
         max_position_embeddings=64,
     )
-    BertModel(config).save_pretrained(folder)
+    BertModel(config, add_pooling_layer=pooler).save_pretrained(folder)
     AutoTokenizer.from_pretrained(minilm_dir()).save_pretrained(folder)
 
 

@@ -42,7 +42,7 @@ def assert_same(got: pd.DataFrame, expected: pd.DataFrame, level: str) -> None:
         if b is None:
             assert a is None
         else:
-            np.testing.assert_allclose(a, b, atol=1e-6)
+            np.testing.assert_allclose(np.asarray(a, dtype=np.float32), b, atol=1e-6)
 
 
 def test_scale_pipeline_pickles_as_recipe(tiny):
@@ -130,14 +130,7 @@ def test_scale_spark_equals_pandas(spark, tiny, frame, level):
     order = {k: i for i, k in enumerate(frame.index)}
     rows = rows.assign(_o=[order[k] for k in rows.index]).sort_values(["_o", "begin"], kind="stable").drop(columns="_o")
     rows.index.name = "key"
-    assert list(rows.columns) == list(expected.columns)
-    assert list(rows.index) == list(expected.index)
-    assert list(rows[level]) == list(expected[level])
-    for a, b in zip(rows[COL], expected[COL], strict=True):
-        if b is None:
-            assert a is None
-        else:
-            np.testing.assert_allclose(np.asarray(a, dtype=np.float32), b, atol=1e-6)
+    assert_same(rows, expected, level)
 
 
 def test_scale_spark_loads_once_per_worker(spark, tiny, frame):
