@@ -94,3 +94,32 @@ def test_speed_token_budget_does_not_change_results(tiny, budget):
     np.testing.assert_allclose(np.stack(got[COL]), np.stack(ref[COL]), atol=1e-5)
     with pytest.raises(InvalidOptionError):
         tiny.predict("x", token_budget=0)
+
+
+def test_speed_thread_count_follows_omp_num_threads(tmp_path):
+    """torch sizes its pool from OMP_NUM_THREADS; loading and predicting must not override it."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import torch, nlu_lite\n"
+        "pipe = nlu_lite.load('en.embed.all_minilm_l6_v2')\n"
+        "pipe.predict(['I love NLP', 'Threads stay as the user set them.'], output_level='token')\n"
+        "print(torch.get_num_threads())\n"
+    )
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.split()[-1] == "1"
+
+
+def test_speed_predict_leaves_the_process_thread_setting_alone(tiny):
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        tiny.predict(["one thread, as set by the caller"] * 20, output_level="sentence")
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
