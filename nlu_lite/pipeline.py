@@ -7,6 +7,7 @@ postprocess (scatter vectors to words or pool them, vectorised; one DataFrame at
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import os
@@ -17,11 +18,11 @@ from typing import Any, Literal
 
 import numpy as np
 
+from nlu_lite.batching import Pieces
 from nlu_lite.components import Components
 from nlu_lite.encoder import (
     DEFAULT_BATCH_SIZE,
     LAYER_COMBINES,
-    Encoded,
     Encoder,
     LayerCombine,
     RunOptions,
@@ -94,6 +95,46 @@ def _align(
     hi = pieces.unit_start[item_unit + 1]
     valid = (first <= last) & (first >= lo) & (first < hi) & (last >= lo) & (last < hi)
     return np.where(valid, first, 0), np.where(valid, last, 0), valid
+
+
+@dataclass(frozen=True)
+class _Sentences:
+    """Sentence spans of all inputs, in order: input row, begin and end offsets."""
+
+    input: np.ndarray
+    begin: np.ndarray
+    end: np.ndarray
+
+
+def _split_sentences(texts: list[str], splitter: Splitter | None) -> _Sentences:
+    spans = [run_splitter(splitter, t) if t.strip() else [] for t in texts]
+    counts = np.fromiter((len(s) for s in spans), dtype=np.int64, count=len(spans))
+    flat = np.array([se for s in spans for se in s], dtype=np.int64).reshape(-1, 2)
+    return _Sentences(np.repeat(np.arange(len(texts)), counts), flat[:, 0], flat[:, 1])
+
+
+def _sentence_ids(rows: Rows, sents: _Sentences, longest: int) -> np.ndarray:
+    """The sentence number (within its input) of each row's start; -1 for empty rows."""
+    sentence_id = np.full(rows.n, -1, dtype=np.int64)
+    if len(sents.input):
+        m = longest + 1
+        row_input = rows.input[rows.of_item]
+        pos = np.searchsorted(sents.input * m + sents.begin, row_input * m + rows.begin[rows.of_item], side="right") - 1
+        first_sent = np.searchsorted(sents.input, row_input, side="left")
+        sentence_id[rows.of_item] = np.maximum(pos - first_sent, 0)
+    return sentence_id
+
+
+@dataclass
+class _Level:
+    """What one output level computed: rows, their text, (vectors, has-vector) per column, extras."""
+
+    rows: Rows
+    text: list[str]
+    vectors: dict[str, tuple[np.ndarray, np.ndarray]]
+    extra: dict[str, np.ndarray]
+    meta: dict[str, np.ndarray]
+    windows_per_unit: np.ndarray
 
 
 class Pipeline:
@@ -272,26 +313,16 @@ class Pipeline:
             enc.layer_indices(layers)  # validate before any work
         inputs = read_inputs(data, text_column=text_column, errors=errors, keep_columns=keep_columns)
         texts = inputs.texts
-        longest = max((len(t) for t in texts), default=0)
-
-        # sentences: the units at sentence level, the sentence number at token levels
-        sent_input = np.zeros(0, dtype=np.int64)
-        sent_begin = np.zeros(0, dtype=np.int64)
-        sent_end = np.zeros(0, dtype=np.int64)
-        if level != "document":
-            spans = [run_splitter(sentence_splitter, t) if t.strip() else [] for t in texts]
-            counts = np.fromiter((len(s) for s in spans), dtype=np.int64, count=len(spans))
-            sent_input = np.repeat(np.arange(len(texts)), counts)
-            flat = np.array([se for s in spans for se in s], dtype=np.int64).reshape(-1, 2)
-            sent_begin, sent_end = flat[:, 0], flat[:, 1]
-        if level == "sentence":
+        # sentences: the units at sentence level, the sentence number of each row at token levels
+        sents = _split_sentences(texts, sentence_splitter) if level != "document" else None
+        if sents is not None and level == "sentence":
             units = Units(
                 [
                     texts[i][b:e]
-                    for i, b, e in zip(sent_input.tolist(), sent_begin.tolist(), sent_end.tolist(), strict=True)
+                    for i, b, e in zip(sents.input.tolist(), sents.begin.tolist(), sents.end.tolist(), strict=True)
                 ],
-                sent_input,
-                sent_begin,
+                sents.input,
+                sents.begin,
             )
         else:
             units = Units(texts, np.arange(len(texts)), np.zeros(len(texts), dtype=np.int64))
@@ -299,138 +330,148 @@ class Pipeline:
         pieces0 = first.tokenize(units.texts, first.prefix_for(prompt))
         tick = self._progress_bar(progress, len(pieces0.ids))
         try:
-            wp = word_pooling or first.entry.word_pooling
-            meta: dict[str, np.ndarray] = {}
-            vectors: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-
-            if level in ("token", "sub_token"):
-                if level == "token":
-                    starts = pieces0.word_start
-                    item_unit = pieces0.word_unit
-                    item_b, item_e = pieces0.word_begin(), pieces0.word_end()
-                else:
-                    starts = np.arange(len(pieces0.ids) + 1)
-                    item_unit = pieces0.piece_unit
-                    item_b, item_e = pieces0.begin, pieces0.end
-                rows = _rows(len(texts), units.input[item_unit], item_unit, item_b, item_e)
-                has = np.zeros(rows.n, dtype=bool)
-                has[rows.of_item] = True
-                # the first component defines the rows: its vectors go straight to them
-                if level == "token" and wp == "mean":
-                    out = first.encode(
-                        pieces0, np.arange(len(pieces0.ids)), len(pieces0.ids), None, opts, progress=tick
-                    )
-                    assert out.rows is not None
-                    block = np.zeros((rows.n, out.rows.shape[1]), dtype=np.float32)
-                    block[rows.of_item] = reduce_words(out.rows, starts)
-                else:
-                    item_of_piece = word_targets(starts, len(pieces0.ids), wp) if level == "token" else None
-                    if item_of_piece is None:
-                        target = rows.of_item
-                    else:
-                        target = np.where(item_of_piece >= 0, rows.of_item[np.maximum(item_of_piece, 0)], -1)
-                    out = first.encode(pieces0, target, rows.n, None, opts, progress=tick)
-                    assert out.rows is not None
-                    block = out.rows
-                vectors[first.entry.column] = (block, has)
-                # other components: their own pieces, aligned to these rows by character spans
-                for enc in self.encoders[1:]:
-                    pk = enc.tokenize(units.texts)
-                    outk = enc.encode(pk, np.arange(len(pk.ids)), len(pk.ids), None, opts)
-                    assert outk.rows is not None
-                    f, last, ok = _align(pk, item_unit, item_b, item_e, longest)
-                    dim = outk.rows.shape[1]
-                    blk = np.zeros((rows.n, dim), dtype=np.float32)
-                    if level == "token" and wp == "mean":
-                        csum = np.concatenate([np.zeros((1, dim)), np.cumsum(outk.rows, axis=0, dtype=np.float64)])
-                        span = (last - f + 1).astype(np.float64)[:, None]
-                        blk[rows.of_item] = ((csum[last + 1] - csum[f]) / span).astype(np.float32)
-                    else:
-                        blk[rows.of_item] = outk.rows[last if (level == "token" and wp == "last") else f]
-                    blk[rows.of_item[~ok]] = 0.0
-                    hk = np.zeros(rows.n, dtype=bool)
-                    hk[rows.of_item[ok]] = True
-                    vectors[enc.entry.column] = (blk, hk)
-                text_col = [""] * rows.n
-                for r, i, b, e in zip(
-                    rows.of_item.tolist(),
-                    units.input[item_unit].tolist(),
-                    item_b.tolist(),
-                    item_e.tolist(),
-                    strict=True,
-                ):
-                    text_col[r] = texts[i][b:e]
-                if metadata:
-                    n_pieces = np.zeros(rows.n, dtype=np.int64)
-                    n_pieces[rows.of_item] = np.diff(starts)
-                    meta["pieces"] = n_pieces
-                # sentence number of each row within its input
-                sentence_id = np.full(rows.n, -1, dtype=np.int64)
-                if len(sent_input):
-                    m = longest + 1
-                    keys = sent_input * m + sent_begin
-                    pos = (
-                        np.searchsorted(keys, rows.input[rows.of_item] * m + rows.begin[rows.of_item], side="right") - 1
-                    )
-                    first_sent = np.searchsorted(sent_input, rows.input[rows.of_item], side="left")
-                    sentence_id[rows.of_item] = np.maximum(pos - first_sent, 0)
-                extra = {"sentence_id": sentence_id}
+            if sents is not None and level in ("token", "sub_token"):
+                wp = word_pooling or first.entry.word_pooling
+                done = self._token_level(level, texts, units, pieces0, sents, wp, opts, metadata, tick)
             else:
-                # sentence or document: one item per unit with text
-                present = np.fromiter((bool(t.strip()) for t in units.texts), dtype=bool, count=len(units.texts))
-                item_unit = np.flatnonzero(present)
-                item_b = units.base[item_unit]
-                item_e = item_b + np.array([len(units.texts[u]) for u in item_unit.tolist()], dtype=np.int64)
-                rows = _rows(len(texts), units.input[item_unit], item_unit, item_b, item_e)
-                first_out: Encoded | None = None
-                for k, enc in enumerate(self.encoders):
-                    pk = pieces0 if k == 0 else enc.tokenize(units.texts, enc.prefix_for(prompt))
-                    pool = pooling or enc.entry.pooling
-                    normalize = enc.entry.normalize and pooling is None
-                    res = enc.encode(pk, None, 0, pool, opts, normalize=normalize, progress=tick if k == 0 else None)
-                    assert res.pooled is not None and res.has_pooled is not None
-                    blk = np.zeros((rows.n, res.pooled.shape[1]), dtype=np.float32)
-                    blk[rows.of_item] = res.pooled[item_unit]
-                    hk = np.zeros(rows.n, dtype=bool)
-                    hk[rows.of_item] = res.has_pooled[item_unit]
-                    vectors[enc.entry.column] = (blk, hk)
-                    if k == 0:
-                        first_out = res
-                assert first_out is not None
-                out = first_out
-                text_col = [""] * rows.n
-                for r, u in zip(rows.of_item.tolist(), item_unit.tolist(), strict=True):
-                    text_col[r] = units.texts[u]
-                if metadata:
-                    n_pieces = np.zeros(rows.n, dtype=np.int64)
-                    n_pieces[rows.of_item] = np.diff(pieces0.unit_start)[item_unit]
-                    meta["pieces"] = n_pieces
-                extra = {}
+                done = self._unit_level(texts, units, pieces0, pooling, prompt, opts, metadata, tick)
         finally:
             if tick is not None:
                 tick.close()
+        rows, meta = done.rows, done.meta
         if metadata:
-            unit_pieces = np.diff(pieces0.unit_start)
-            meta["input_pieces"] = np.bincount(units.input, weights=unit_pieces, minlength=len(texts)).astype(np.int64)[
-                rows.input
-            ]
-            meta["input_windows"] = np.bincount(units.input, weights=out.windows_per_unit, minlength=len(texts)).astype(
-                np.int64
-            )[rows.input]
+            per_input = functools.partial(np.bincount, units.input, minlength=len(texts))
+            meta["input_pieces"] = per_input(weights=np.diff(pieces0.unit_start)).astype(np.int64)[rows.input]
+            meta["input_windows"] = per_input(weights=done.windows_per_unit).astype(np.int64)[rows.input]
         return assemble(
             level=level,
-            texts=text_col,
+            texts=done.text,
             index=inputs.index.take(rows.input),
             begin=rows.begin,
             end=rows.end,
             positions=positions,
-            extra=extra,
+            extra=done.extra,
             meta=meta,
-            vectors=vectors,
+            vectors=done.vectors,
             carried=inputs.carried.iloc[rows.input] if inputs.carried is not None else None,
             embedding_format=embedding_format,
             attrs=self._provenance(level, pooling, word_pooling, layers, layer_combine, inputs, prompt),
         )
+
+    def _token_level(
+        self,
+        level: str,
+        texts: list[str],
+        units: Units,
+        pieces0: Pieces,
+        sents: _Sentences,
+        word_pooling: str,
+        opts: RunOptions,
+        metadata: bool,
+        tick: _Progress | None,
+    ) -> _Level:
+        """Rows of words (``token``) or word pieces (``sub_token``), a vector per model for each."""
+        first = self.encoders[0]
+        n_pieces = len(pieces0.ids)
+        if level == "token":
+            starts = pieces0.word_start
+            item_unit = pieces0.word_unit
+            item_b, item_e = pieces0.word_begin(), pieces0.word_end()
+        else:
+            starts = np.arange(n_pieces + 1)
+            item_unit = pieces0.piece_unit
+            item_b, item_e = pieces0.begin, pieces0.end
+        rows = _rows(len(texts), units.input[item_unit], item_unit, item_b, item_e)
+        has = np.zeros(rows.n, dtype=bool)
+        has[rows.of_item] = True
+        # the first component defines the rows: its vectors go straight to them
+        mean_words = level == "token" and word_pooling == "mean"
+        if mean_words:
+            out = first.encode(pieces0, np.arange(n_pieces), n_pieces, None, opts, progress=tick)
+            assert out.rows is not None
+            block = np.zeros((rows.n, out.rows.shape[1]), dtype=np.float32)
+            block[rows.of_item] = reduce_words(out.rows, starts)
+        else:
+            item_of_piece = word_targets(starts, n_pieces, word_pooling) if level == "token" else None
+            if item_of_piece is None:
+                target = rows.of_item
+            else:
+                target = np.where(item_of_piece >= 0, rows.of_item[np.maximum(item_of_piece, 0)], -1)
+            out = first.encode(pieces0, target, rows.n, None, opts, progress=tick)
+            assert out.rows is not None
+            block = out.rows
+        vectors = {first.entry.column: (block, has)}
+        # other components: their own pieces, aligned to these rows by character spans
+        longest = max((len(t) for t in texts), default=0)
+        for enc in self.encoders[1:]:
+            pk = enc.tokenize(units.texts)
+            outk = enc.encode(pk, np.arange(len(pk.ids)), len(pk.ids), None, opts)
+            assert outk.rows is not None
+            f, last, ok = _align(pk, item_unit, item_b, item_e, longest)
+            dim = outk.rows.shape[1]
+            blk = np.zeros((rows.n, dim), dtype=np.float32)
+            if mean_words:
+                csum = np.concatenate([np.zeros((1, dim)), np.cumsum(outk.rows, axis=0, dtype=np.float64)])
+                span = (last - f + 1).astype(np.float64)[:, None]
+                blk[rows.of_item] = ((csum[last + 1] - csum[f]) / span).astype(np.float32)
+            else:
+                blk[rows.of_item] = outk.rows[last if (level == "token" and word_pooling == "last") else f]
+            blk[rows.of_item[~ok]] = 0.0
+            hk = np.zeros(rows.n, dtype=bool)
+            hk[rows.of_item[ok]] = True
+            vectors[enc.entry.column] = (blk, hk)
+        text = [""] * rows.n
+        for r, i, b, e in zip(
+            rows.of_item.tolist(), units.input[item_unit].tolist(), item_b.tolist(), item_e.tolist(), strict=True
+        ):
+            text[r] = texts[i][b:e]
+        meta: dict[str, np.ndarray] = {}
+        if metadata:
+            meta["pieces"] = np.zeros(rows.n, dtype=np.int64)
+            meta["pieces"][rows.of_item] = np.diff(starts)
+        extra = {"sentence_id": _sentence_ids(rows, sents, longest)}
+        return _Level(rows, text, vectors, extra, meta, out.windows_per_unit)
+
+    def _unit_level(
+        self,
+        texts: list[str],
+        units: Units,
+        pieces0: Pieces,
+        pooling: str | None,
+        prompt: Literal["query", "passage"] | None,
+        opts: RunOptions,
+        metadata: bool,
+        tick: _Progress | None,
+    ) -> _Level:
+        """One row per sentence or document with text, a pooled vector per model for each."""
+        present = np.fromiter((bool(t.strip()) for t in units.texts), dtype=bool, count=len(units.texts))
+        item_unit = np.flatnonzero(present)
+        item_b = units.base[item_unit]
+        item_e = item_b + np.array([len(units.texts[u]) for u in item_unit.tolist()], dtype=np.int64)
+        rows = _rows(len(texts), units.input[item_unit], item_unit, item_b, item_e)
+        vectors: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        windows_per_unit = np.zeros(0, dtype=np.int64)
+        for k, enc in enumerate(self.encoders):
+            pk = pieces0 if k == 0 else enc.tokenize(units.texts, enc.prefix_for(prompt))
+            pool = pooling or enc.entry.pooling
+            normalize = enc.entry.normalize and pooling is None
+            res = enc.encode(pk, None, 0, pool, opts, normalize=normalize, progress=tick if k == 0 else None)
+            assert res.pooled is not None and res.has_pooled is not None
+            blk = np.zeros((rows.n, res.pooled.shape[1]), dtype=np.float32)
+            blk[rows.of_item] = res.pooled[item_unit]
+            hk = np.zeros(rows.n, dtype=bool)
+            hk[rows.of_item] = res.has_pooled[item_unit]
+            vectors[enc.entry.column] = (blk, hk)
+            if k == 0:
+                windows_per_unit = res.windows_per_unit
+        text = [""] * rows.n
+        for r, u in zip(rows.of_item.tolist(), item_unit.tolist(), strict=True):
+            text[r] = units.texts[u]
+        meta: dict[str, np.ndarray] = {}
+        if metadata:
+            meta["pieces"] = np.zeros(rows.n, dtype=np.int64)
+            meta["pieces"][rows.of_item] = np.diff(pieces0.unit_start)[item_unit]
+        return _Level(rows, text, vectors, {}, meta, windows_per_unit)
 
     def predict_iter(self, data: Any, chunk_rows: int = 10_000, **options: Any) -> Iterator[Any]:
         """predict() in chunks of ``chunk_rows`` input rows, yielding one DataFrame per chunk.

@@ -347,6 +347,12 @@ def test_predict_several_spellings_one_frame(tiny, minilm, use_tiny):
         assert list(df[level]) == list(alone_t[level]) == list(alone_m[level])
         np.testing.assert_allclose(np.stack(df[TINY]), np.stack(alone_t[TINY]), atol=1e-5)
         np.testing.assert_allclose(np.stack(df[MINI]), np.stack(alone_m[MINI]), atol=1e-5)
+    for word_pooling in ("mean", "last"):  # the second model pools its own pieces the same way
+        df = both.predict(TEXTS, output_level="token", word_pooling=word_pooling)
+        alone_m = minilm.predict(TEXTS, output_level="token", word_pooling=word_pooling)
+        first_m = minilm.predict(TEXTS, output_level="token", word_pooling="first")
+        np.testing.assert_allclose(np.stack(df[MINI]), np.stack(alone_m[MINI]), atol=1e-5)
+        assert not np.allclose(np.stack(alone_m[MINI]), np.stack(first_m[MINI]))  # a word of several pieces
 
 
 def test_predict_embedding_formats(tiny):
