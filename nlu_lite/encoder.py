@@ -5,10 +5,18 @@ The model is called in exactly one place, :meth:`Encoder._forward`, under
 stop the forward at the deepest layer needed, so ``layers=0`` costs an embedding lookup, not a
 whole encoder.  The hooks read a thread-local request, so concurrent predict() calls with
 different layer choices do not interfere.
+
+When only some positions of the last layer are needed (each word's first piece at token level,
+the first token for ``cls``/``pooler`` pooling, the pieces a window owns when long texts
+overlap), a BERT-shaped last layer runs its attention over every position, as it must, but its
+output projection and feed-forward block only on the positions asked for.  The result is the
+model's own arithmetic on fewer rows; a check at load time compares it with the full forward and
+falls back to the full forward for any layer where it differs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import threading
@@ -71,6 +79,27 @@ class _Capture:
     wanted: set[int]
     stop_at: int
     states: dict[int, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _Select:
+    """What the pre-hook of the last layer saw: its positional and keyword arguments."""
+
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+def _bert_shaped(layer: Any) -> bool:
+    """A post-norm encoder layer split as BERT's: attention.self, attention.output, intermediate, output."""
+    attention = getattr(layer, "attention", None)
+    return (
+        attention is not None
+        and all(hasattr(attention, name) for name in ("self", "output"))
+        and all(hasattr(layer, name) for name in ("intermediate", "output"))
+        and not getattr(layer, "is_decoder", False)
+        and not getattr(layer, "add_cross_attention", False)
+        and not getattr(layer, "chunk_size_feed_forward", 0)
+    )
 
 
 def _special_tokens(tokenizer: Any) -> tuple[list[int], list[int]]:
@@ -143,11 +172,18 @@ class Encoder:
         self._local = threading.local()
         found = _find_layers(self.model, self.n_layers)
         self.can_stop_early = found is not None
+        self.last_layer: Any = None
         if found is not None:
             embeddings, layer_modules = found
             embeddings.register_forward_hook(functools.partial(self._hook, 0))
             for i, module in enumerate(layer_modules):
                 module.register_forward_hook(functools.partial(self._hook, i + 1))
+            if layer_modules and _bert_shaped(layer_modules[-1]):
+                layer_modules[-1].register_forward_pre_hook(self._pre_last, with_kwargs=True)
+                self.last_layer = layer_modules[-1]
+                if not self._selection_matches():
+                    logger.debug("%s: the last layer is not run on selected positions", self.entry.spelling)
+                    self.last_layer = None
 
     def _hook(self, index: int, module: Any, args: Any, output: Any) -> None:
         capture: _Capture | None = getattr(self._local, "capture", None)
@@ -157,6 +193,58 @@ class Encoder:
             capture.states[index] = output[0] if isinstance(output, tuple) else output
         if index == capture.stop_at:
             raise _StopForward
+
+    def _pre_last(self, module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        select: _Select | None = getattr(self._local, "select", None)
+        if select is None:
+            return
+        select.args, select.kwargs = args, kwargs
+        raise _StopForward
+
+    def _run_selected(
+        self, input_ids: torch.Tensor, mask: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor
+    ) -> torch.Tensor:
+        """Last-layer states at (rows, cols) only, (N, D): the layers below run whole, the last
+        layer's attention reads every position, its output projection and feed-forward block run
+        on the N positions asked for."""
+        select = _Select()
+        self._local.select = select
+        try:
+            self.model(input_ids=input_ids, attention_mask=mask)
+        except _StopForward:
+            pass
+        finally:
+            self._local.select = None
+        args, kwargs = select.args, dict(select.kwargs)
+        hidden = args[0] if args else kwargs.pop("hidden_states")
+        attention_mask = args[1] if len(args) > 1 else kwargs.get("attention_mask")
+        layer = self.last_layer
+        context = layer.attention.self(hidden, attention_mask=attention_mask)[0]
+        attended = layer.attention.output(context[rows, cols], hidden[rows, cols])
+        return layer.output(layer.intermediate(attended), attended)
+
+    def _selection_matches(self) -> bool:
+        """Does the selected-positions last layer give the full forward's states?  Checked once,
+        on a small padded batch, so that an unfamiliar layer falls back to the full forward."""
+        import torch
+
+        vocab = int(getattr(self.model.config, "vocab_size", 0) or 0)
+        if vocab < 2:
+            return False
+        generator = torch.Generator().manual_seed(0)
+        ids = torch.randint(1, vocab, (2, 7), generator=generator).to(self.device)
+        mask = torch.ones_like(ids)
+        mask[1, 4:] = 0
+        rows = torch.tensor([0, 0, 0, 1, 1], device=self.device)
+        cols = torch.tensor([0, 3, 6, 1, 3], device=self.device)
+        try:
+            with torch.inference_mode():
+                full = self.model(input_ids=ids, attention_mask=mask).last_hidden_state[rows, cols]
+                some = self._run_selected(ids, mask, rows, cols)
+        except Exception as exc:  # any failure means: use the full forward
+            logger.debug("selected-positions check failed: %r", exc)
+            return False
+        return some.shape == full.shape and bool(torch.allclose(some, full, atol=1e-4, rtol=1e-4))
 
     def tokenize(self, texts: Sequence[str], prefix: str = "") -> Pieces:
         """Word pieces of ``texts``; a ``prefix`` (an instruction such as E5's 'query: ') is
@@ -200,12 +288,26 @@ class Encoder:
         self, input_ids: torch.Tensor, mask: torch.Tensor, layers: list[int], combine: str, need_pooler: bool
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The model call: hidden states of the chosen layers, combined, and the pooler output."""
+        with self._precision():
+            return self._run_model(input_ids, mask, layers, combine, need_pooler)
+
+    def _forward_selected(
+        self, input_ids: torch.Tensor, mask: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor, need_pooler: bool
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Last-layer states at (rows, cols), (N, D), and the pooler output when (rows, cols) are the
+        first positions of every row."""
+        with self._precision():
+            states = self._run_selected(input_ids, mask, rows, cols)
+            pooler: Any = self.model.pooler if need_pooler else None
+            return states, pooler(states[:, None, :]) if pooler is not None else None
+
+    def _precision(self) -> contextlib.AbstractContextManager[Any]:
+        """Autocast for bfloat16/float16 (weights stay float32), nothing for float32."""
         import torch
 
         if self.dtype is None or self.dtype == torch.float32:
-            return self._run_model(input_ids, mask, layers, combine, need_pooler)
-        with torch.autocast(device_type=self.device.type, dtype=self.dtype):
-            return self._run_model(input_ids, mask, layers, combine, need_pooler)
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=self.dtype)
 
     def _run_model(
         self, input_ids: torch.Tensor, mask: torch.Tensor, layers: list[int], combine: str, need_pooler: bool
@@ -279,22 +381,42 @@ class Encoder:
         batches: Iterable[Batch] = iter_batches(
             pieces, windows, self.prefix, self.suffix, self.pad_id, budget, opts.batch_size
         )
+        # the last layer on the positions whose states are used only (see the module docstring)
+        select = (
+            self.last_layer is not None
+            and layer_ids == [self.n_layers]
+            and (
+                (targets is not None and pooling is None)
+                or (targets is None and pooling in ("cls", "pooler") and self.cls_index >= 0)
+            )
+        )
         with torch.inference_mode():
             for batch in batches:
                 ids = torch.from_numpy(batch.input_ids).to(self.device)
                 mask = torch.from_numpy(batch.attention_mask).to(self.device)
-                hidden, pooled_out = self._forward(ids, mask, layer_ids, opts.layer_combine, need_pooler)
                 owned = windows.piece_window[batch.piece] == batch.windows[batch.rows]
-                if rows is not None and targets is not None:
+                if targets is not None:
                     dest = targets[batch.piece]
                     own = owned & (dest >= 0)
-                    if own.any():
-                        r = torch.from_numpy(batch.rows[own]).to(self.device)
-                        c = torch.from_numpy(batch.cols[own]).to(self.device)
-                        rows[dest[own]] = hidden[r, c].float().cpu().numpy()
+                    r = torch.from_numpy(batch.rows[own]).to(self.device)
+                    c = torch.from_numpy(batch.cols[own]).to(self.device)
+                else:  # the first position of every row: what cls and pooler pooling read
+                    r = torch.arange(len(batch.windows), device=self.device)
+                    c = torch.full_like(r, max(self.cls_index, 0))
+                cls_index = self.cls_index
+                if not select:
+                    hidden, pooled_out = self._forward(ids, mask, layer_ids, opts.layer_combine, need_pooler)
+                    picked = hidden[r, c]
+                elif len(r):
+                    picked, pooled_out = self._forward_selected(ids, mask, r, c, need_pooler)
+                    hidden, cls_index = picked[:, None, :], 0
+                else:  # no position of this batch is needed (windows inside one long word)
+                    picked = None
+                if rows is not None and targets is not None and picked is not None and len(r):
+                    rows[dest[own]] = picked.float().cpu().numpy()
                 if pooler is not None:
                     units = torch.from_numpy(windows.unit[batch.windows]).to(self.device)
-                    pooler.add(units, hidden, mask, self.cls_index, pooled_out)
+                    pooler.add(units, hidden, mask, cls_index, pooled_out)
                 if progress is not None:
                     progress(int(owned.sum()))
         pooled, has = pooler.result(normalize) if pooler is not None else (None, None)

@@ -224,8 +224,8 @@ def test_predict_early_layers_stop_the_forward(tiny):
     enc = tiny.encoders[0]
     assert enc.can_stop_early
     calls = []
-    layer3 = enc.model.encoder.layer[2]
-    handle = layer3.register_forward_hook(lambda *a: calls.append(1))
+    layer2 = enc.model.encoder.layer[1]
+    handle = layer2.register_forward_hook(lambda *a: calls.append(1))
     try:
         tiny.predict("I love NLP", layers=1)
         assert calls == []

@@ -107,7 +107,7 @@ def test_reliability_keyboard_interrupt_leaves_pipeline_usable(tiny):
         if calls["n"] == 3:
             raise KeyboardInterrupt
 
-    handle = tiny.encoders[0].model.register_forward_hook(interrupt)
+    handle = tiny.encoders[0].model.embeddings.register_forward_hook(interrupt)  # runs on every path
     try:
         with pytest.raises(KeyboardInterrupt):
             tiny.predict(texts, batch_size=4, progress=True)
@@ -115,8 +115,10 @@ def test_reliability_keyboard_interrupt_leaves_pipeline_usable(tiny):
         handle.remove()
     after = tiny.predict(texts, batch_size=4)
     np.testing.assert_array_equal(np.stack(after[COL]), np.stack(before[COL]))
-    # the early-stopping state was not left behind either
+    # the early-stopping and selected-positions state was not left behind either
+    assert calls["n"] == 3
     assert getattr(tiny.encoders[0]._local, "capture", None) is None
+    assert getattr(tiny.encoders[0]._local, "select", None) is None
     np.testing.assert_allclose(np.stack(tiny.predict("a", layers=1)[COL]), np.stack(tiny.predict("a", layers=1)[COL]))
 
 
