@@ -242,6 +242,7 @@ def measure_model(
     t_tok = best_of(lambda: pipe.predict(texts, output_level="token", progress=False), repeats)
     t_sent = best_of(lambda: pipe.predict(texts, output_level="sentence", progress=False), repeats)
     t_doc = best_of(lambda: pipe.predict(texts, output_level="document", progress=False), repeats)
+    t_cls = best_of(lambda: pipe.predict(texts, output_level="sentence", pooling="cls", progress=False), repeats)
     fe = hf_pipeline("feature-extraction", model=model, tokenizer=tokenizer, device=-1)
     fe(texts[:8])  # warm, like predict
     t_fe = best_of(lambda: feature_extraction_frame(fe, tokenizer, texts, False, None), repeats)
@@ -254,6 +255,7 @@ def measure_model(
         "token": rate(t_tok),
         "sentence": rate(t_sent),
         "document": rate(t_doc),
+        "sentence_cls": rate(t_cls),
         "pipeline": rate(t_fe),
         "pipeline_tensors": rate(t_fe_t),
         "pipeline_batch32": rate(t_fe_32),
@@ -271,6 +273,10 @@ def measure_model(
     )
     say(f"| {label} | predict sentence | {rate(t_sent):,.0f} | {len(texts) / t_sent:,.0f} | |")
     say(f"| {label} | predict document | {rate(t_doc):,.0f} | {len(texts) / t_doc:,.0f} | |")
+    say(
+        f"| {label} | predict sentence, pooling='cls' (last layer on the first token only) | {rate(t_cls):,.0f} | "
+        f"{len(texts) / t_cls:,.0f} | predict/forward = {t_fwd / t_cls:.2f} |"
+    )
     for what, t in (
         ("defaults: lists, one text per forward", t_fe),
         ("return_tensors=True", t_fe_t),

@@ -24,6 +24,7 @@ def test_benchmark_quick_run_measures_every_contender():
         "predict token",
         "predict sentence",
         "predict document",
+        "predict sentence, pooling='cls'",
         "feature-extraction pipeline (defaults: lists, one text per forward) + DataFrame",
         "feature-extraction pipeline (return_tensors=True) + DataFrame",
         "feature-extraction pipeline (batch_size=32, lists) + DataFrame",
