@@ -406,13 +406,13 @@ class Encoder:
                 cls_index = self.cls_index
                 if not select:
                     hidden, pooled_out = self._forward(ids, mask, layer_ids, opts.layer_combine, need_pooler)
-                    picked = hidden[r, c]
+                    picked = hidden[r, c] if targets is not None else None
                 elif len(r):
                     picked, pooled_out = self._forward_selected(ids, mask, r, c, need_pooler)
                     hidden, cls_index = picked[:, None, :], 0
                 else:  # no position of this batch is needed (windows inside one long word)
                     picked = None
-                if rows is not None and targets is not None and picked is not None and len(r):
+                if rows is not None and targets is not None and picked is not None:
                     rows[dest[own]] = picked.float().cpu().numpy()
                 if pooler is not None:
                     units = torch.from_numpy(windows.unit[batch.windows]).to(self.device)
