@@ -32,7 +32,7 @@ from nlu_lite.inputs import Errors, Inputs, read_inputs
 from nlu_lite.output import EMBEDDING_FORMATS, assemble
 from nlu_lite.pooling import reduce_words, word_targets
 from nlu_lite.registry import OUTPUT_LEVELS, SENTENCE_POOLINGS, WORD_POOLINGS
-from nlu_lite.sentences import Splitter, run_splitter
+from nlu_lite.sentences import Splitter, run_splitter, split_spans_many
 
 logger = logging.getLogger("nlu_lite")
 
@@ -107,6 +107,8 @@ class _Sentences:
 
 
 def _split_sentences(texts: list[str], splitter: Splitter | None) -> _Sentences:
+    if splitter is None:
+        return _Sentences(*split_spans_many(texts))
     spans = [run_splitter(splitter, t) if t.strip() else [] for t in texts]
     counts = np.fromiter((len(s) for s in spans), dtype=np.int64, count=len(spans))
     flat = np.array([se for s in spans for se in s], dtype=np.int64).reshape(-1, 2)

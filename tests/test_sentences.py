@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nlu_lite.sentences import split_spans
 
@@ -40,3 +43,67 @@ def test_sentences_cover_every_character(text):
     assert covered.replace(" ", "") == "".join(text.split())
     assert all(e > b for b, e in spans)
     assert all(spans[i][1] <= spans[i + 1][0] for i in range(len(spans) - 1))
+
+
+# ---------------------------------------------------------------- many texts at once
+
+
+def _one_by_one(texts: list[str]) -> list[tuple[int, int, int]]:
+    return [(i, b, e) for i, t in enumerate(texts) for b, e in split_spans(t)]
+
+
+def _many(texts: list[str]) -> list[tuple[int, int, int]]:
+    from nlu_lite.sentences import split_spans_many
+
+    inputs, begin, end = split_spans_many(texts)
+    assert inputs.dtype == begin.dtype == end.dtype == np.int64
+    return list(zip(inputs.tolist(), begin.tolist(), end.tolist(), strict=True))
+
+
+# the characters the splitter cares about, and some it must not confuse with them
+_ALPHABET = [
+    *"aZ .!?…。！？\n\t\r\"')]”,;:-3",
+    "\u00a0",
+    "\u2028",
+    "\u3000",
+    "\ud800",
+    "\U0001f600",
+    "é",
+    "日",
+    "Dr. ",
+    "U.S. ",
+]
+
+
+@settings(max_examples=600, deadline=None)
+@given(texts=st.lists(st.lists(st.sampled_from(_ALPHABET), max_size=30).map("".join), max_size=12))
+def test_split_spans_many_equals_split_spans_on_each_text(texts):
+    assert _many(texts) == _one_by_one(texts)
+
+
+def test_split_spans_many_tables_and_edges():
+    table = [
+        "One. Two.",
+        "ends without punctuation",
+        "one sentence.",
+        "  padded.   Spaces.  ",
+        "",
+        "   \n ",
+        "Wow!!",
+        "Title\n\nBody text here.",
+        "我爱自然语言处理。你呢？好的",
+        "lone \ud800 surrogate.",
+    ]
+    assert _many(table) == _one_by_one(table)
+    assert _many([]) == []
+    assert _many(["", "  "]) == []
+
+
+def test_character_flags_hold_every_space_and_cut_character():
+    from nlu_lite.sentences import _CUT, _SPACE, _TABLE_SIZE, _char_flags
+
+    assert not any(chr(c).isspace() for c in range(0x3001, 0x110000))
+    flags = _char_flags()
+    assert len(flags) == _TABLE_SIZE
+    assert [c for c in range(_TABLE_SIZE) if flags[c] & _SPACE] == [c for c in range(_TABLE_SIZE) if chr(c).isspace()]
+    assert {chr(c) for c in range(_TABLE_SIZE) if flags[c] & _CUT} == set(".!?…。！？\n")
