@@ -201,6 +201,17 @@ class Encoder:
         select.args, select.kwargs = args, kwargs
         raise _StopForward
 
+    def _run_stopped(self, name: str, request: Any, input_ids: torch.Tensor, mask: torch.Tensor) -> None:
+        """Run the model with a thread-local ``request`` (``capture`` or ``select``) that the hooks
+        fill and that ends the forward early; the request is cleared whatever happens."""
+        setattr(self._local, name, request)
+        try:
+            self.model(input_ids=input_ids, attention_mask=mask)
+        except _StopForward:
+            pass
+        finally:
+            setattr(self._local, name, None)
+
     def _run_selected(
         self, input_ids: torch.Tensor, mask: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor
     ) -> torch.Tensor:
@@ -208,13 +219,7 @@ class Encoder:
         layer's attention reads every position, its output projection and feed-forward block run
         on the N positions asked for."""
         select = _Select()
-        self._local.select = select
-        try:
-            self.model(input_ids=input_ids, attention_mask=mask)
-        except _StopForward:
-            pass
-        finally:
-            self._local.select = None
+        self._run_stopped("select", select, input_ids, mask)
         args, kwargs = select.args, dict(select.kwargs)
         hidden = args[0] if args else kwargs.pop("hidden_states")
         attention_mask = args[1] if len(args) > 1 else kwargs.get("attention_mask")
@@ -322,13 +327,7 @@ class Encoder:
             pooler = getattr(out, "pooler_output", None)
         elif self.can_stop_early and not need_pooler:
             capture = _Capture(set(layers), max(layers))
-            self._local.capture = capture
-            try:
-                self.model(input_ids=input_ids, attention_mask=mask)
-            except _StopForward:
-                pass
-            finally:
-                self._local.capture = None
+            self._run_stopped("capture", capture, input_ids, mask)
             states = [capture.states[i] for i in layers]
         else:
             out = self.model(input_ids=input_ids, attention_mask=mask, output_hidden_states=True)
