@@ -59,22 +59,16 @@ class Pieces:
         return np.maximum.reduceat(self.end, self.word_start[:-1]) if len(self.end) else last
 
 
+# lone surrogates cannot be encoded as UTF-8 (nor tokenized): they become U+FFFD, one character for
+# one, so that offsets still index the original text
 _SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _encodable(text: str) -> str:
-    """``text`` with lone surrogates (not encodable as UTF-8) replaced by U+FFFD, one character for
-    one, so that offsets still index the original text."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return _SURROGATE.sub("\ufffd", text)
-    return text
 
 
 def tokenize(backend: Any, texts: Sequence[str]) -> Pieces:
     """Tokenize ``texts`` with a fast tokenizer backend, without special tokens or truncation."""
-    clean = [_encodable(t) for t in texts]
+    clean = list(texts)
+    if _SURROGATE.search("".join(clean)):  # one scan of all texts; rewrite only if any has one
+        clean = [_SURROGATE.sub("\ufffd", t) for t in clean]
     encodings = backend.encode_batch(clean, add_special_tokens=False) if texts else []
     counts = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
     unit_start = np.zeros(len(encodings) + 1, dtype=np.int64)

@@ -394,24 +394,25 @@ class Encoder:
                 ids = torch.from_numpy(batch.input_ids).to(self.device)
                 mask = torch.from_numpy(batch.attention_mask).to(self.device)
                 owned = windows.piece_window[batch.piece] == batch.windows[batch.rows]
+                # the positions whose states are kept: owned target pieces, or each row's first token
                 if targets is not None:
                     dest = targets[batch.piece]
                     own = owned & (dest >= 0)
                     r = torch.from_numpy(batch.rows[own]).to(self.device)
                     c = torch.from_numpy(batch.cols[own]).to(self.device)
-                else:  # the first position of every row: what cls and pooler pooling read
+                elif select:
                     r = torch.arange(len(batch.windows), device=self.device)
-                    c = torch.full_like(r, max(self.cls_index, 0))
+                    c = torch.zeros_like(r)
                 cls_index = self.cls_index
+                picked = None
                 if not select:
                     hidden, pooled_out = self._forward(ids, mask, layer_ids, opts.layer_combine, need_pooler)
-                    picked = hidden[r, c] if targets is not None else None
-                elif len(r):
+                    if targets is not None:
+                        picked = hidden[r, c]
+                elif len(r):  # none when every piece of the batch is owned elsewhere or not a target
                     picked, pooled_out = self._forward_selected(ids, mask, r, c, need_pooler)
                     hidden, cls_index = picked[:, None, :], 0
-                else:  # no position of this batch is needed (windows inside one long word)
-                    picked = None
-                if rows is not None and targets is not None and picked is not None:
+                if rows is not None and picked is not None and targets is not None:
                     rows[dest[own]] = picked.float().cpu().numpy()
                 if pooler is not None:
                     units = torch.from_numpy(windows.unit[batch.windows]).to(self.device)

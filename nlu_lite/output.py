@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nlu_lite.errors import InvalidOptionError
-from nlu_lite.vectors import EmbeddingArray
+from nlu_lite.vectors import EmbeddingArray, arrow_lists
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -38,7 +38,7 @@ def _with_nan(block: np.ndarray, has: np.ndarray) -> np.ndarray:
 def assemble(
     *,
     level: str,
-    texts: list[str],
+    texts: list[str] | np.ndarray,
     index: pd.Index,
     begin: np.ndarray,
     end: np.ndarray,
@@ -111,15 +111,13 @@ def to_arrow(df: pd.DataFrame) -> Any:
         if isinstance(column.array, EmbeddingArray):
             arrays[str(name)] = pa.array(column.array)
         elif name in vecs:
+            # an object column of vectors (a frame built or edited by hand)
             cells = column.tolist()
-            present = [v is not None for v in cells]
-            lengths = np.array([len(v) if v is not None else 0 for v in cells], dtype=np.int32)
-            offsets = np.zeros(len(cells) + 1, dtype=np.int32)
-            np.cumsum(lengths, out=offsets[1:])
+            present = np.array([v is not None for v in cells], dtype=bool)
+            lengths = np.array([len(v) if v is not None else 0 for v in cells], dtype=np.int64)
             kept = [np.asarray(v, dtype=np.float32) for v in cells if v is not None]
             values = np.concatenate(kept) if kept else np.zeros(0, dtype=np.float32)
-            mask = pa.array([not p for p in present], type=pa.bool_())
-            arrays[str(name)] = pa.ListArray.from_arrays(pa.array(offsets), pa.array(values), mask=mask)
+            arrays[str(name)] = arrow_lists(lengths, values, present)
         else:
             arrays[str(name)] = pa.array(column.tolist()) if column.dtype == object else pa.array(column)
     return pa.table(arrays)

@@ -132,7 +132,7 @@ class _Level:
     """What one output level computed: rows, their text, (vectors, has-vector) per column, extras."""
 
     rows: Rows
-    text: list[str]
+    text: list[str] | np.ndarray  # the text of each row
     vectors: dict[str, tuple[np.ndarray, np.ndarray]]
     extra: dict[str, np.ndarray]
     meta: dict[str, np.ndarray]
@@ -151,7 +151,10 @@ class Pipeline:
             raise InvalidOptionError("components", components, "at least one loaded component")
         self.device = torch.device(device)
         self.dtype = dtype
-        compute = {"float32": None, "bfloat16": torch.bfloat16, "float16": torch.float16}[dtype]
+        precisions = {"float32": None, "bfloat16": torch.bfloat16, "float16": torch.float16}
+        if dtype not in precisions:
+            raise InvalidOptionError("dtype", dtype, tuple(precisions))
+        compute = precisions[dtype]
         self.encoders = [Encoder(c, self.device, compute) for c in components]
         self.recipe = scale.recipe_key(tuple(c.entry for c in components), str(device), dtype)
         scale.remember(self)
@@ -446,10 +449,11 @@ class Pipeline:
         tick: _Progress | None,
     ) -> _Level:
         """One row per sentence or document with text, a pooled vector per model for each."""
-        present = np.fromiter((bool(t.strip()) for t in units.texts), dtype=bool, count=len(units.texts))
+        n_units = len(units.texts)
+        present = np.fromiter(map(bool, map(str.strip, units.texts)), dtype=bool, count=n_units)
         item_unit = np.flatnonzero(present)
         item_b = units.base[item_unit]
-        item_e = item_b + np.array([len(units.texts[u]) for u in item_unit.tolist()], dtype=np.int64)
+        item_e = item_b + np.fromiter(map(len, units.texts), dtype=np.int64, count=n_units)[item_unit]
         rows = _rows(len(texts), units.input[item_unit], item_unit, item_b, item_e)
         vectors: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         windows_per_unit = np.zeros(0, dtype=np.int64)
@@ -466,9 +470,8 @@ class Pipeline:
             vectors[enc.entry.column] = (blk, hk)
             if k == 0:
                 windows_per_unit = res.windows_per_unit
-        text = [""] * rows.n
-        for r, u in zip(rows.of_item.tolist(), item_unit.tolist(), strict=True):
-            text[r] = units.texts[u]
+        text = np.full(rows.n, "", dtype=object)
+        text[rows.of_item] = np.asarray(units.texts, dtype=object)[item_unit]
         meta: dict[str, np.ndarray] = {}
         if metadata:
             meta["pieces"] = np.zeros(rows.n, dtype=np.int64)

@@ -12,6 +12,7 @@ import numpy as np
 
 from nlu_lite.errors import InvalidOptionError
 from nlu_lite.output import vector_columns
+from nlu_lite.vectors import EmbeddingArray
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -41,7 +42,10 @@ def _vectors(df: pd.DataFrame, column: str | None) -> tuple[np.ndarray, np.ndarr
     has = ~series.isna().to_numpy()
     if not has.any():
         raise InvalidOptionError("column", column, "a column with at least one vector")
-    matrix = np.stack([np.asarray(v, dtype=np.float32) for v in series[has]])
+    if isinstance(series.array, EmbeddingArray):
+        matrix = series.array.to_matrix()[has]
+    else:  # an object column of vectors
+        matrix = np.stack([np.asarray(v, dtype=np.float32) for v in series[has]])
     return matrix, np.flatnonzero(has), column
 
 
@@ -118,9 +122,13 @@ def plot_embeddings(
     return fig
 
 
-def cosine_matrix(matrix: np.ndarray) -> np.ndarray:
+def _unit_rows(matrix: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    unit = matrix / np.where(norms == 0, 1, norms)
+    return matrix / np.where(norms == 0, 1, norms)
+
+
+def cosine_matrix(matrix: np.ndarray) -> np.ndarray:
+    unit = _unit_rows(matrix)
     return unit @ unit.T
 
 
@@ -158,6 +166,7 @@ def nearest(df: pd.DataFrame, query: str, k: int = 5, column: str | None = None)
     hits = np.flatnonzero(texts == query)
     if not len(hits):
         raise InvalidOptionError("query", query, f"a value of the {text_col!r} column that has a vector")
-    sims = cosine_matrix(matrix)[hits[0]]
+    unit = _unit_rows(matrix)
+    sims = unit @ unit[hits[0]]  # one row of the cosine matrix, not all n x n
     order = [i for i in np.argsort(-sims) if i != hits[0]][:k]
     return pd.DataFrame({text_col: texts[order], "cosine": sims[order]}, index=np.asarray(df.index)[rows][order])

@@ -179,14 +179,8 @@ class EmbeddingArray(ExtensionArray):
         return show
 
     def __arrow_array__(self, type: Any = None) -> Any:
-        import pyarrow as pa
-
-        n, dim = self._block.shape
-        lengths = np.where(self._valid, dim, 0).astype(np.int32)
-        offsets = np.zeros(n + 1, dtype=np.int32)
-        np.cumsum(lengths, out=offsets[1:])
-        values = self._block[self._valid].reshape(-1)
-        return pa.ListArray.from_arrays(pa.array(offsets), pa.array(values), mask=pa.array(~self._valid))
+        lengths = np.where(self._valid, self._block.shape[1], 0)
+        return arrow_lists(lengths, self._block[self._valid].reshape(-1), self._valid)
 
     # -- extras ------------------------------------------------------------------------------------
     def to_matrix(self, fill: float = np.nan) -> np.ndarray:
@@ -201,3 +195,14 @@ class EmbeddingArray(ExtensionArray):
 
 def _is_na(value: Any) -> bool:
     return value is None or (isinstance(value, float) and np.isnan(value))
+
+
+def arrow_lists(lengths: np.ndarray, values: np.ndarray, valid: np.ndarray) -> Any:
+    """A pyarrow list<float32> array: row i holds the next ``lengths[i]`` of ``values``, null where
+    ``valid`` is False."""
+    import pyarrow as pa
+
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int32)
+    np.cumsum(lengths, out=offsets[1:])
+    flat = pa.array(np.asarray(values, dtype=np.float32))
+    return pa.ListArray.from_arrays(pa.array(offsets), flat, mask=pa.array(~np.asarray(valid, dtype=bool)))

@@ -50,6 +50,9 @@ def test_plot_pca_and_nearest(tiny):
     near = plot.nearest(df, "king", k=3)
     assert len(near) == 3 and "king" not in set(near["token"])
     assert (np.diff(near["cosine"].to_numpy()) <= 1e-9).all()
+    matrix = np.stack(df["en_embed_tests_tiny_embeddings"])
+    row = plot.cosine_matrix(matrix)[list(df["token"]).index("king")]
+    np.testing.assert_allclose(near["cosine"].to_numpy(), np.sort(row)[::-1][1:4], atol=1e-5)
     with pytest.raises(Exception, match="query"):
         plot.nearest(df, "absent")
 

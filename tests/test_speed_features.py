@@ -31,6 +31,8 @@ def test_speed_dtype_and_device_checks(use_tiny):
         nlu_lite.load("en.embed.tests.tiny", dtype="int8")
     auto = nlu_lite.load("en.embed.tests.tiny", device="auto")
     assert auto.device.type in ("cpu", "cuda", "mps")
+    with pytest.raises(InvalidOptionError, match="dtype"):
+        nlu_lite.Pipeline([auto.encoders[0].components], dtype="int8")
 
 
 def test_speed_predict_iter_chunks(tiny):
@@ -96,7 +98,7 @@ def test_speed_token_budget_does_not_change_results(tiny, budget):
         tiny.predict("x", token_budget=0)
 
 
-def test_speed_thread_count_follows_omp_num_threads(tmp_path):
+def test_speed_thread_count_follows_omp_num_threads():
     """torch sizes its pool from OMP_NUM_THREADS; loading and predicting must not override it."""
     import os
     import subprocess

@@ -87,3 +87,14 @@ def test_vectors_predict_output_memory(minilm):
     col = df["en_embed_all_minilm_l6_v2_embeddings"]
     assert isinstance(col.array, EmbeddingArray)
     assert col.array.nbytes == len(df) * (384 * 4 + 1)
+
+
+def test_vectors_object_column_writes_the_same_arrow(arr):
+    """A frame whose vector column was turned into objects by hand writes the same list<float32>."""
+    pytest.importorskip("pyarrow")
+    from nlu_lite.output import to_arrow
+
+    typed = pd.DataFrame({"token": list("abcd"), "x_embeddings": arr})
+    objects = typed.assign(x_embeddings=typed["x_embeddings"].to_numpy())
+    assert objects["x_embeddings"].dtype == object
+    assert to_arrow(objects).equals(to_arrow(typed))
