@@ -58,11 +58,22 @@ def best_of(fn, repeats: int) -> float:
 
 
 def build_random(config_kwargs: dict, tokenizer_dir: Path, out: Path) -> Path:
+    """A random-weight model with the exact config, saved with the real model's tokenizer files
+    (tokenizer_config.json included), so that ``load(path=out)`` reads the tokenizer's own casing
+    and counts the pieces the real model makes.  Checked here on the corpus's first sentences."""
     from transformers import AutoTokenizer, BertConfig, BertModel
+
+    import nlu_lite
 
     torch.manual_seed(0)
     BertModel(BertConfig(**config_kwargs)).save_pretrained(out)
-    AutoTokenizer.from_pretrained(tokenizer_dir).save_pretrained(out)
+    reference = AutoTokenizer.from_pretrained(tokenizer_dir)
+    reference.save_pretrained(out)
+    sample = corpus.sentences(200)
+    want = sum(len(ids) for ids in reference(sample, add_special_tokens=False)["input_ids"])
+    got = len(nlu_lite.load(path=out).encoders[0].tokenize(sample).ids)
+    if got != want:
+        raise SystemExit(f"{out}: loaded by path it makes {got} pieces where the real tokenizer makes {want}")
     return out
 
 
@@ -466,7 +477,9 @@ def main(argv: list[str] | None = None) -> int:
             f"{len(texts):,} sentences from CPython's reference manual, {len(docs)} documents of ~5,000 words). "
             "Rates are the corpus's word pieces per second (specials and padding not counted); each time is the "
             "best of three runs, for every contender (the feature-extraction pipeline is built and warmed first, "
-            "as nlu_lite's pipeline is).",
+            "as nlu_lite's pipeline is). The random-weight models are loaded by path from folders saved with "
+            "the real model's tokenizer files, so they make the real model's word pieces (checked when built: "
+            "load(path=...) takes casing from the tokenizer's own configuration).",
             "",
             CEILING_NOTE,
             "",

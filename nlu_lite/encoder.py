@@ -169,6 +169,7 @@ class Encoder:
         self.n_layers = int(n_layers) if n_layers else self.entry.layers
         self.cls_index = 0 if self.prefix else -1
         self.has_pooler = bool(getattr(self.model, "_nlu_lite_pooler_trained", False))
+        self.head = components.head  # the model's Dense modules after pooling, or None
         self._local = threading.local()
         found = _find_layers(self.model, self.n_layers)
         self.can_stop_early = found is not None
@@ -269,9 +270,12 @@ class Encoder:
         )
 
     def prefix_for(self, prompt: str | None) -> str:
+        """The text put in front of each input for a prompt name (``query``, ``passage``, or any
+        name the model's files define); None: the model's default prompt, if its files name one."""
+        table = self.entry.prompt_table()
         if prompt is None:
-            return ""
-        return self.entry.query_prefix if prompt == "query" else self.entry.passage_prefix
+            return table.get(self.entry.default_prompt or "", "")
+        return table.get(prompt, "")
 
     def layer_indices(self, layers: int | Sequence[int]) -> list[int]:
         """User layer choice → indices into hidden_states (0 = embeddings, n_layers = last)."""
@@ -353,11 +357,13 @@ class Encoder:
         opts: RunOptions,
         normalize: bool = False,
         progress: Callable[[int], Any] | None = None,
+        head: bool = False,
     ) -> Encoded:
         """Run the model over ``pieces``.
 
         ``targets[p]`` is the output row that piece ``p``'s vector goes to (-1: not needed);
-        ``pooling`` asks for one pooled vector per unit as well.
+        ``pooling`` asks for one pooled vector per unit as well, passed through the model's own
+        sentence head (its Dense modules) when ``head`` is set, then L2-normalised if ``normalize``.
         """
         import torch
 
@@ -419,6 +425,7 @@ class Encoder:
                     pooler.add(units, hidden, mask, cls_index, pooled_out)
                 if progress is not None:
                     progress(int(owned.sum()))
-        pooled, has = pooler.result(normalize) if pooler is not None else (None, None)
+        module = self.head if head and layer_ids == [self.n_layers] else None
+        pooled, has = pooler.result(normalize, module) if pooler is not None else (None, None)
         per_unit = np.bincount(windows.unit, minlength=pieces.n_units).astype(np.int64)
         return Encoded(pieces, windows, rows, pooled, has, per_unit)

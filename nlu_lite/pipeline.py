@@ -127,6 +127,23 @@ def _sentence_ids(rows: Rows, sents: _Sentences, longest: int) -> np.ndarray:
     return sentence_id
 
 
+def _check_sentence_head(encoders: Sequence[Encoder], prompt: str | None) -> None:
+    """Refuse sentence vectors whose recipe in the model's files nlu_lite cannot reproduce, rather
+    than give vectors that silently differ from sentence-transformers'."""
+    for enc in encoders:
+        problems = list(enc.components.unsupported)
+        if "include_prompt" in dict(enc.entry.settings_from) and enc.prefix_for(prompt):
+            problems.append("pooling that leaves out the prompt's tokens (include_prompt: false)")
+        if problems:
+            raise InvalidOptionError(
+                "pooling",
+                None,
+                f"an explicit pooling ('mean', 'cls', 'max'): the files of {enc.entry.spelling!r} ask for "
+                f"{'; '.join(problems)}, which nlu_lite does not reproduce, so its own sentence vectors "
+                "cannot be given. Token-level output is not affected",
+            )
+
+
 @dataclass
 class _Level:
     """What one output level computed: rows, their text, (vectors, has-vector) per column, extras."""
@@ -305,8 +322,9 @@ class Pipeline:
             raise InvalidOptionError("layer_combine", layer_combine, LAYER_COMBINES)
         if embedding_format not in EMBEDDING_FORMATS:
             raise InvalidOptionError("embedding_format", embedding_format, EMBEDDING_FORMATS)
-        if prompt not in (None, "query", "passage"):
-            raise InvalidOptionError("prompt", prompt, (None, "query", "passage"))
+        known_prompts = {"query", "passage"}.union(*(e.entry.prompt_table() for e in self.encoders))
+        if prompt is not None and prompt not in known_prompts:
+            raise InvalidOptionError("prompt", prompt, (None, *sorted(known_prompts)))
         if prompt is not None and level in ("token", "sub_token"):
             raise InvalidOptionError(
                 "prompt", prompt, "None at token levels (prompts are for sentence/document vectors)"
@@ -332,7 +350,10 @@ class Pipeline:
         else:
             units = Units(texts, np.arange(len(texts)), np.zeros(len(texts), dtype=np.int64))
 
-        pieces0 = first.tokenize(units.texts, first.prefix_for(prompt))
+        if level in ("sentence", "document") and pooling is None:
+            _check_sentence_head(self.encoders, prompt)
+        # the model's default prompt (from its files) applies at sentence and document level only
+        pieces0 = first.tokenize(units.texts, first.prefix_for(prompt) if level in ("sentence", "document") else "")
         tick = self._progress_bar(progress, len(pieces0.ids))
         try:
             if sents is not None and level in ("token", "sub_token"):
@@ -461,7 +482,9 @@ class Pipeline:
             pk = pieces0 if k == 0 else enc.tokenize(units.texts, enc.prefix_for(prompt))
             pool = pooling or enc.entry.pooling
             normalize = enc.entry.normalize and pooling is None
-            res = enc.encode(pk, None, 0, pool, opts, normalize=normalize, progress=tick if k == 0 else None)
+            res = enc.encode(
+                pk, None, 0, pool, opts, normalize=normalize, progress=tick if k == 0 else None, head=pooling is None
+            )
             assert res.pooled is not None and res.has_pooled is not None
             blk = np.zeros((rows.n, res.pooled.shape[1]), dtype=np.float32)
             blk[rows.of_item] = res.pooled[item_unit]
@@ -573,6 +596,7 @@ class Pipeline:
             "layer_combine": combine,
             "prompt": prompt,
             "max_length": [e.max_length for e in self.encoders],
+            "settings_from": [dict(e.entry.settings_from) for e in self.encoders],
             "dtype": self.dtype,
             "device": str(self.device),
             "inputs": len(inputs.texts),

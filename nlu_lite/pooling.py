@@ -89,13 +89,19 @@ class UnitPooler:
             self.acc.index_add_(0, units, vec)
             self.weight.index_add_(0, units, torch.ones_like(units, dtype=torch.float32))
 
-    def result(self, normalize: bool) -> tuple[np.ndarray, np.ndarray]:
-        """(vectors (U, D) float32, has_vector (U,) bool); units the model never saw have no vector."""
+    def result(self, normalize: bool, head: torch.nn.Module | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(vectors (U, D) float32, has_vector (U,) bool); units the model never saw have no vector.
+        ``head`` (a model's Dense modules) maps the pooled vectors before normalisation."""
         has = self.weight > 0
         out = self.acc.clone()
         if self.pooling != "max":
             out[has] = out[has] / self.weight[has].unsqueeze(-1)
         out[~has] = 0.0
+        if head is not None:
+            with torch.inference_mode():
+                out = head(out).float()
+                out[~has] = 0.0
         if normalize:
-            out = torch.nn.functional.normalize(out, p=2.0, dim=-1)
+            with torch.inference_mode():
+                out = torch.nn.functional.normalize(out, p=2.0, dim=-1)
         return out.cpu().numpy().astype(np.float32, copy=False), has.cpu().numpy()

@@ -107,7 +107,24 @@ class Entry:
     licence: str = ""
     paper: str = ""
     description: str = ""
+    # prompts a model's own files define (name -> prefix), and the one applied when none is asked for
+    prompts: tuple[tuple[str, str], ...] = ()
+    default_prompt: str | None = None
     file: str = field(default="", compare=False)
+    # the keys the registry file states (itself or through its defaults block); only these
+    # override what a model's own files say (see nlu_lite.components.settle)
+    stated: frozenset[str] = field(default=frozenset(), compare=False)
+    # where each setting came from once the model's files were read: (setting, source) pairs
+    settings_from: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+
+    def prompt_table(self) -> dict[str, str]:
+        """Every prompt name this model knows and its prefix: its files' prompts, then the
+        registry's ``query_prefix``/``passage_prefix`` where set."""
+        table = dict(self.prompts)
+        for name, value in (("query", self.query_prefix), ("passage", self.passage_prefix)):
+            if value or f"{name}_prefix" in self.stated:
+                table[name] = value
+        return table
 
     @property
     def column(self) -> str:
@@ -120,6 +137,10 @@ class Entry:
             value = getattr(self, f.name)
             if isinstance(value, Source):
                 value = {k.name: getattr(value, k.name) for k in fields(value)}
+            elif f.name in ("prompts", "settings_from"):
+                value = dict(value)
+            elif isinstance(value, frozenset):
+                value = sorted(value)
             elif isinstance(value, tuple):
                 value = list(value)
             out[f.name] = value
@@ -140,8 +161,9 @@ FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
     "source": ((dict,), True),
     "dimension": ((int,), True),
     "layers": ((int,), True),
-    "max_length": ((int,), True),
-    "case_sensitive": ((bool,), True),
+    # optional: where the registry is silent, the model's own files decide at load
+    "max_length": ((int,), False),
+    "case_sensitive": ((bool,), False),
     "language": ((str,), True),
     "aliases": ((list,), False),
     "heads": ((int,), False),
@@ -260,9 +282,9 @@ def _parse_entry(file: Path, path: str, raw: Any, defaults: Mapping[str, Any], f
     _choice(file, f"{path}.word_pooling", merged.get("word_pooling", "first"), WORD_POOLINGS)
     _choice(file, f"{path}.pooling", merged.get("pooling", "mean"), SENTENCE_POOLINGS)
     for key in ("dimension", "layers", "max_length"):
-        if merged[key] <= 0:
+        if merged.get(key, 1) <= 0:
             raise RegistryError(file, f"{path}.{key}", f"must be positive, got {merged[key]}")
-    if merged["max_length"] < 8:
+    if merged.get("max_length", 8) < 8:
         raise RegistryError(file, f"{path}.max_length", "must be at least 8 word pieces")
     aliases = merged.get("aliases", [])
     for i, alias in enumerate(aliases):
@@ -270,7 +292,11 @@ def _parse_entry(file: Path, path: str, raw: Any, defaults: Mapping[str, Any], f
             raise RegistryError(file, f"{path}.aliases[{i}]", f"{alias!r} is not a dotted name")
     merged["aliases"] = tuple(aliases)
     merged["source"] = _parse_source(file, f"{path}.source", merged["source"])
-    return Entry(family=family, file=str(file), **merged)
+    stated = frozenset(merged) - {"spelling", "source"}
+    # placeholders until the model's files are read (nlu_lite.components.settle)
+    merged.setdefault("max_length", 512)
+    merged.setdefault("case_sensitive", False)
+    return Entry(family=family, file=str(file), stated=stated, **merged)
 
 
 def parse_file(file: Path) -> tuple[list[Entry], dict[str, str]]:

@@ -64,7 +64,11 @@ class FakeHub:
                         {
                             "id": hub.repo,
                             "sha": hub.sha,
-                            "siblings": [{"rfilename": p.name} for p in sorted(hub.folder.iterdir())],
+                            "siblings": [
+                                {"rfilename": p.relative_to(hub.folder).as_posix()}
+                                for p in sorted(hub.folder.rglob("*"))
+                                if p.is_file()
+                            ],
                         }
                     ).encode()
                     self.send_response(200)
