@@ -335,3 +335,74 @@ def test_broken_settings_file_is_a_typed_error(tmp_path):
     (folder / "modules.json").write_text("{not json")
     with pytest.raises(ModelLoadError, match=r"modules\.json"):
         nlu_lite.load(path=folder)
+
+
+def test_hf_download_fetches_the_sentence_transformers_files(tmp_path, monkeypatch):
+    """Through a hub on loopback: modules.json and the module folders come with the weights, so
+    an hf: model downloaded once gives sentence-transformers' vectors."""
+    from fake_hub import FakeHub
+
+    served = tmp_path / "served"
+    _st_folder(served, pooling="cls", dense=24, normalize=True)
+    (served / "pytorch_model.bin").write_bytes(b"not fetched: safetensors exist")
+    sha = "cd" * 20
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", False)
+    with FakeHub("nlu-lite-tests/st-served", sha, served) as fake:
+        monkeypatch.setattr("huggingface_hub.constants.ENDPOINT", fake.url)
+        monkeypatch.setattr(
+            "huggingface_hub.constants.HUGGINGFACE_CO_URL_TEMPLATE",
+            fake.url + "/{repo_id}/resolve/{revision}/{filename}",
+        )
+        pipe = nlu_lite.load(f"hf:nlu-lite-tests/st-served@{sha}")
+        fetched = {r.split(f"/resolve/{sha}/")[-1] for r in fake.requests if r.startswith("GET") and "/resolve/" in r}
+    assert {"modules.json", "1_Pooling/config.json", "2_Dense/config.json", "2_Dense/model.safetensors"} <= fetched
+    assert "pytorch_model.bin" not in fetched and "README.md" not in fetched
+    got = np.stack(pipe.predict(CORPUS, output_level="document").iloc[:, -1])
+    want = np.stack(nlu_lite.load(path=served).predict(CORPUS, output_level="document").iloc[:, -1])
+    np.testing.assert_array_equal(got, want)
+    assert got.shape == (len(CORPUS), 24)
+
+
+def test_e5_and_bge_style_snapshots_with_prompts_agree_three_ways(tmp_path, monkeypatch):
+    """E5-style (mean, query:/passage: prompts in its files) and BGE-style (cls, a query
+    instruction stated by the registry) snapshots: spelling, path and hf: give the same rows and
+    vectors at every level, with and without prompts, and sentence-transformers' vectors."""
+    reg = tmp_path / "reg"
+    reg.mkdir()
+    lines = ["family: prompts", "defaults: {language: en, licence: mit, description: d, dimension: 384, layers: 6}"]
+    lines.append("models:")
+    styles = {
+        "e5": ("mean", {"query": "query: ", "passage": "passage: "}, ""),
+        "bge": ("cls", {}, ", query_prefix: 'Represent this sentence for searching relevant passages: '"),
+    }
+    sts = {}
+    for name, (pooling, prompts, stated) in styles.items():
+        rev = ("e5" if name == "e5" else "b9") * 20
+        snap = snapshot(f"nlu-lite-tests/{name}-style", rev)
+        sts[name] = _st_folder(snap, pooling=pooling, normalize=True, prompts=prompts or None)
+        lines.append(
+            f"  - {{spelling: en.embed_sentence.prompts.{name}, task: embed_sentence, output_level: sentence, "
+            f"source: {{hf: nlu-lite-tests/{name}-style, revision: {rev}}}{stated}}}"
+        )
+    (reg / "prompts.yaml").write_text("\n".join(lines) + "\n")
+    monkeypatch.setenv("NLU_LITE_REGISTRY", str(reg))
+    for name in styles:
+        rev = ("e5" if name == "e5" else "b9") * 20
+        by_spelling = nlu_lite.load(f"en.embed_sentence.prompts.{name}")
+        by_path = nlu_lite.load(path=snapshot(f"nlu-lite-tests/{name}-style", rev))
+        by_hf = nlu_lite.load(f"hf:nlu-lite-tests/{name}-style@{rev}")
+        _assert_same(by_spelling, by_path)
+        _assert_same(by_spelling, by_hf)
+        if name == "e5":  # prompts from the files: the same three ways, and sentence-transformers' vectors
+            for other in (by_path, by_hf):
+                for level in ("sentence", "document"):
+                    a = _frames(by_spelling, level, prompt="query")[1]
+                    np.testing.assert_array_equal(a, _frames(other, level, prompt="query")[1])
+            got = np.stack(by_path.predict(CORPUS, output_level="document", prompt="passage").iloc[:, -1])
+            assert _cosines(got, sts[name].encode(CORPUS, prompt_name="passage")).min() >= 0.9999
+        else:  # the registry states BGE's instruction; a folder without it has no 'query' prompt text
+            assert by_spelling.encoders[0].prefix_for("query").startswith("Represent this sentence")
+            assert dict(by_spelling.encoders[0].entry.settings_from)["query_prefix"] == "registry prompts.yaml"
+            assert by_path.encoders[0].prefix_for("query") == ""
