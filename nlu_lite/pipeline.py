@@ -18,8 +18,10 @@ from typing import Any, Literal
 
 import numpy as np
 
+from nlu_lite import scale
 from nlu_lite.batching import Pieces
-from nlu_lite.components import Components
+from nlu_lite.components import Components, load_components
+from nlu_lite.devices import pick_device, pick_dtype
 from nlu_lite.encoder import (
     DEFAULT_BATCH_SIZE,
     LAYER_COMBINES,
@@ -31,7 +33,7 @@ from nlu_lite.errors import InvalidOptionError
 from nlu_lite.inputs import Errors, Inputs, read_inputs
 from nlu_lite.output import EMBEDDING_FORMATS, assemble
 from nlu_lite.pooling import reduce_words, word_targets
-from nlu_lite.registry import OUTPUT_LEVELS, SENTENCE_POOLINGS, WORD_POOLINGS
+from nlu_lite.registry import OUTPUT_LEVELS, SENTENCE_POOLINGS, WORD_POOLINGS, Entry
 from nlu_lite.sentences import Splitter, run_splitter, split_spans_many
 
 logger = logging.getLogger("nlu_lite")
@@ -162,8 +164,6 @@ class Pipeline:
     def __init__(self, components: Sequence[Components], device: str = "cpu", dtype: str = "float32") -> None:
         import torch
 
-        from nlu_lite import scale
-
         if not components:
             raise InvalidOptionError("components", components, "at least one loaded component")
         self.device = torch.device(device)
@@ -179,9 +179,7 @@ class Pipeline:
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickles as its recipe (entries, device, dtype), never the weights: a Dask or Spark worker
         that unpickles it builds the model once per process and reuses it."""
-        from nlu_lite import scale
-
-        return (scale.restore, self.recipe)
+        return (restore, self.recipe)
 
     def __dask_tokenize__(self) -> Any:
         return ("nlu_lite.Pipeline", repr(self.recipe))
@@ -303,8 +301,6 @@ class Pipeline:
         column per dimension), or ``numpy`` (returns ``(DataFrame, 2-D float32 array)``; rows
         without a vector are NaN).
         """
-        from nlu_lite import scale
-
         if scale.is_dask(data) or scale.is_spark(data):
             options = {k: v for k, v in locals().items() if k not in ("self", "data", "scale", "index_column")}
             if scale.is_dask(data):
@@ -581,7 +577,7 @@ class Pipeline:
         import torch
         import transformers
 
-        from nlu_lite import __version__
+        from nlu_lite._version import __version__
 
         return {
             "nlu_lite_version": __version__,
@@ -606,6 +602,25 @@ class Pipeline:
                 "python": platform.python_version(),
             },
         }
+
+
+def build(entries: tuple[Entry, ...], device: str = "cpu", dtype: str = "float32") -> Pipeline:
+    """A Pipeline for entries: the device and precision checked here, the components built.
+    ``nlu_lite.load`` and workers that unpickle a pipeline both come through here."""
+    dev = pick_device(device)
+    precision = pick_dtype(dtype, dev)
+    return Pipeline([load_components(e, device=dev) for e in entries], device=dev, dtype=precision)
+
+
+def restore(entries: tuple[Entry, ...], device: str, dtype: str) -> Pipeline:
+    """The pipeline for a recipe: from this process's cache, else built (once) and kept."""
+    key = scale.recipe_key(entries, device, dtype)
+    with scale.lock:
+        pipe = scale.cached(key)
+        if pipe is None:
+            pipe = build(entries, device, dtype)
+            scale.keep_built(key, pipe)
+        return pipe
 
 
 class _Progress:

@@ -1,9 +1,9 @@
 """predict() on Dask and Spark: the same output as pandas, computed where the data lives.
 
 A Pipeline pickles as its *recipe* (registry entries, device, dtype), never its weights: a
-worker that unpickles it builds the model once and keeps it in a per-process cache, so every later
-task on that worker reuses it.  Neither Dask nor Spark is imported by nlu_lite's core; install
-``nlu_lite[dask]`` or ``nlu_lite[spark]``.
+worker that unpickles it builds the model once (:func:`nlu_lite.pipeline.restore`) and keeps it
+in the per-process cache kept here, so every later task on that worker reuses it.  Neither Dask
+nor Spark is imported by nlu_lite's core; install ``nlu_lite[dask]`` or ``nlu_lite[spark]``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from nlu_lite.pipeline import Pipeline
     from nlu_lite.registry import Entry
 
-_lock = threading.RLock()  # restore() builds a Pipeline, whose __init__ calls remember()
+lock = threading.RLock()  # nlu_lite.pipeline.restore builds a Pipeline, whose __init__ calls remember()
 # pipelines built in this process, by recipe: weakly held, so a notebook that loads many models
 # does not keep them all alive; pipelines built from a recipe (in workers) are kept in _built
 _cache: weakref.WeakValueDictionary[tuple[Any, ...], Pipeline] = weakref.WeakValueDictionary()
@@ -36,23 +36,19 @@ def recipe_key(entries: tuple[Entry, ...], device: str, dtype: str) -> tuple[Any
 
 def remember(pipe: Pipeline) -> None:
     """Register a pipeline built in this process, so that unpickling its recipe here reuses it."""
-    with _lock:
+    with lock:
         _cache[pipe.recipe] = pipe
 
 
-def restore(entries: tuple[Entry, ...], device: str, dtype: str) -> Pipeline:
-    """The pipeline for a recipe: from this process's cache, else built (once) and cached."""
-    key = recipe_key(entries, device, dtype)
-    with _lock:
-        pipe = _cache.get(key)
-        if pipe is None:
-            from nlu_lite.components import load_components
-            from nlu_lite.pipeline import Pipeline
+def cached(key: tuple[Any, ...]) -> Pipeline | None:
+    """The pipeline built in this process for a recipe, if any."""
+    return _cache.get(key)
 
-            pipe = Pipeline([load_components(e, device=device) for e in entries], device=device, dtype=dtype)
-            _built[key] = pipe
-            _loads[key] += 1
-        return pipe
+
+def keep_built(key: tuple[Any, ...], pipe: Pipeline) -> None:
+    """Keep a pipeline built from a recipe (in a worker) for every later task of this process."""
+    _built[key] = pipe
+    _loads[key] += 1
 
 
 def loads() -> int:

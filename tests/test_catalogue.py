@@ -233,7 +233,7 @@ def test_download_through_a_hub(hub, tmp_path, monkeypatch):
 
 def test_load_downloads_when_missing(hub):
     """load() of an entry that is not cached fetches it (hub reachable), then loads."""
-    from nlu_lite.components import fetch
+    from nlu_lite.hub import fetch
 
     pipe = nlu_lite.load("en.embed.tests.tiny")
     with pytest.raises(ModelUnavailableError, match="no such revision"):

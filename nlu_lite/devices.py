@@ -1,0 +1,50 @@
+"""Devices and precisions: which ones exist here, checked once wherever a pipeline is built."""
+
+from __future__ import annotations
+
+from nlu_lite.errors import InvalidOptionError
+
+
+def pick_device(device: str) -> str:
+    import torch
+
+    if device == "auto":
+        if torch.cuda.is_available():
+            return "cuda"
+        mps = getattr(torch.backends, "mps", None)
+        return "mps" if mps is not None and mps.is_available() else "cpu"
+    try:
+        torch.device(device)
+    except (RuntimeError, TypeError):
+        raise InvalidOptionError("device", device, "'cpu', 'cuda', 'cuda:N', 'mps' or 'auto'") from None
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise InvalidOptionError("device", device, "'cpu' or 'auto': torch sees no CUDA GPU here")
+    return device
+
+
+DTYPES = ("float32", "bfloat16", "float16")
+
+
+def pick_dtype(dtype: str, device: str) -> str:
+    import warnings
+
+    import torch
+
+    if dtype not in DTYPES:
+        raise InvalidOptionError("dtype", dtype, DTYPES)
+    kind = torch.device(device).type
+    if dtype == "float16" and kind == "cpu":
+        raise InvalidOptionError("dtype", dtype, "'float32' or 'bfloat16' on a CPU ('float16' is for GPUs)")
+    if dtype == "bfloat16" and kind == "cpu":
+        native = getattr(torch.backends, "mkldnn", None) is not None and torch.backends.mkldnn.is_available()
+        check = getattr(torch.cpu, "_is_avx512_bf16_supported", None) or getattr(
+            torch.cpu, "_is_amx_tile_supported", None
+        )
+        if not native or (check is not None and not check()):
+            warnings.warn(
+                "This CPU has no native bfloat16 support: dtype='bfloat16' will be emulated and may be slower "
+                "than float32.",
+                UserWarning,
+                stacklevel=3,
+            )
+    return dtype

@@ -1,0 +1,173 @@
+"""The factory: every way of naming a model (a spelling, ``hf:org/name@revision``, ``path=DIR``)
+parsed in one place, turned into registry-like entries, and built into a Pipeline.
+
+``nlu_lite.load`` and ``nlu_lite.download`` live here; the package face only re-exports them.
+Workers of Dask and Spark rebuild pipelines through :func:`nlu_lite.pipeline.build` too, so the
+device and precision checks hold everywhere.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from nlu_lite.components import file_max_length, quiet_transformers
+from nlu_lite.errors import ModelLoadError, ModelUnavailableError, UnknownSpellingError
+from nlu_lite.hub import cached_snapshot, fetch, snapshot_dir
+from nlu_lite.hub import download as download_entry
+from nlu_lite.model_files import read_folder
+from nlu_lite.registry import Entry, Source, resolve
+
+if TYPE_CHECKING:
+    from nlu_lite.pipeline import Pipeline
+
+DEFAULT_SPELLING = "en.embed.all_minilm_l6_v2"
+HF_PREFIX = "hf:"
+_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,254}")
+
+
+def entries(spelling: str | None, path: str | os.PathLike[str] | None = None) -> list[Entry]:
+    """The entries a ``load()`` call names: a folder, or one per space-separated spelling
+    (registry spellings and aliases, and ``hf:org/name@revision``)."""
+    from nlu_lite.errors import InvalidOptionError
+
+    if path is not None:
+        if spelling is not None:
+            raise InvalidOptionError("path", path, "either a spelling or path=..., not both")
+        return [path_entry(path)]
+    if spelling is None:
+        spelling = DEFAULT_SPELLING
+    if not isinstance(spelling, str) or not spelling.strip():
+        raise UnknownSpellingError(repr(spelling), hint="Give a spelling such as 'en.embed.bert.small_L2_256'.")
+    return [hf_entry(s) if is_hf_spec(s) else resolve(s) for s in spelling.split()]
+
+
+def load(
+    spelling: str | None = None,
+    *,
+    path: str | os.PathLike[str] | None = None,
+    device: str = "cpu",
+    dtype: str = "float32",
+) -> Pipeline:
+    """Build a Pipeline for a spelling, several separated by spaces (as NLU allows), a local folder
+    (``path=DIR``), or any hub model (``'hf:org/name@revision'``).
+
+    Without arguments: the offline default, the packaged all-MiniLM-L6-v2.  Files come from the
+    entry's sources in order: local folder, installed package, the Hugging Face cache at the
+    pinned revision, then a download (never when HF_HUB_OFFLINE is set).  A folder or hub model is
+    described by its own files (casing, pooling, normalisation, length, prompts).
+
+    ``device``: 'cpu' (default), 'cuda', 'cuda:N', 'mps', or 'auto' (cuda > mps > cpu).
+    ``dtype``: 'float32' (default), 'bfloat16' (CPUs with native support, GPUs) or 'float16'
+    (GPUs): matrix products run in that precision under autocast, vectors come back as float32.
+    """
+    from nlu_lite.pipeline import build
+
+    return build(tuple(entries(spelling, path)), device, dtype)
+
+
+def download(spelling: str, *, progress: bool = True, force: bool = False) -> list[Path]:
+    """Fetch the files of one or more spellings (space-separated; 'hf:org/name@rev' too) into the
+    Hugging Face cache (``HF_HOME``), so that later loads work offline.  Returns their folders.
+    With HF_HUB_OFFLINE set, only reports what is already there."""
+    folders = []
+    for name in spelling.split():
+        if is_hf_spec(name):
+            entry = hf_entry(name)  # fetches what is missing
+            folders.append(snapshot_dir(entry.source.hf or "", entry.source.revision or "main"))
+        else:
+            folders.append(download_entry(resolve(name), progress=progress, force=force))
+    return folders
+
+
+def _sanitize(name: str) -> str:
+    import re
+
+    cleaned = re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_").lower()
+    return cleaned or "model"
+
+
+def adhoc_entry(folder: Path, name: str, source: Source) -> Entry:
+    """An entry for a model that is not in the registry.  It states nothing: everything comes from
+    the model's own files when it is loaded (see :func:`settle`); the dimension and layer count
+    are read from its config.json here."""
+    from transformers import AutoConfig
+
+    model_dir = read_folder(folder).model_dir
+    try:
+        with quiet_transformers():
+            config = AutoConfig.from_pretrained(model_dir, trust_remote_code=False)
+    except Exception as exc:
+        raise ModelLoadError(
+            f"{folder} does not hold a transformers model: its config.json cannot be read ({exc})."
+        ) from None
+    dim = getattr(config, "hidden_size", None) or getattr(config, "d_model", None)
+    layers = getattr(config, "num_hidden_layers", None) or getattr(config, "n_layer", None)
+    if not dim or not layers:
+        raise ModelLoadError(f"{folder}: config.json names no hidden size or layer count; is it an encoder?")
+    return Entry(
+        spelling=name,
+        task="embed",
+        source=source,
+        dimension=int(dim),
+        layers=int(layers),
+        max_length=file_max_length(model_dir, config)[0],
+        case_sensitive=True,  # settled from the tokenizer at load
+        family="ad hoc",
+        language="",
+        heads=getattr(config, "num_attention_heads", None),
+        architecture=getattr(config, "model_type", None),
+        licence="see the model's own card",
+        description=f"loaded from {source.describe()}",
+    )
+
+
+def path_entry(path: str | os.PathLike[str]) -> Entry:
+    """An entry for a local folder of model files (``load(path=DIR)``)."""
+    folder = Path(path).expanduser().resolve()
+    if not folder.is_dir():
+        raise ModelUnavailableError(f"No such folder: {folder}. load(path=...) takes a folder with config.json.")
+    if not (read_folder(folder).model_dir / "config.json").is_file():
+        raise ModelUnavailableError(f"{folder} has no config.json; save the model there with save_pretrained().")
+    return adhoc_entry(folder, "local." + _sanitize(folder.name), Source(path=str(folder)))
+
+
+def is_hf_spec(spec: str) -> bool:
+    return spec.lower().startswith(HF_PREFIX)
+
+
+def parse_hf_spec(spec: str) -> tuple[str, str | None]:
+    """'hf:org/name@revision' → (repo, revision or None).  The revision must be a commit hash or
+    a plain branch or tag name: nothing that could point outside the cache."""
+    body = spec[len(HF_PREFIX) :] if is_hf_spec(spec) else spec
+    repo, _, revision = body.partition("@")
+    repo, revision = repo.strip(), revision.strip()
+    if not repo or repo.count("/") > 1 or any(c.isspace() for c in repo) or repo.startswith((".", "/")):
+        raise ModelUnavailableError(f"{spec!r} is not of the form 'hf:org/name@revision'.")
+    if revision and (not _REF.fullmatch(revision) or ".." in revision or revision.endswith((".lock", "/", "."))):
+        raise ModelUnavailableError(
+            f"{spec!r}: {revision[:60]!r} is not a commit hash or a branch or tag name. "
+            "Use 'hf:org/name@<40-hex commit>'."
+        )
+    return repo, (revision or None)
+
+
+def hf_entry(spec: str) -> Entry:
+    """An entry for any hub model, ``hf:org/name@revision``; warns unless pinned to a commit."""
+    repo, revision = parse_hf_spec(spec)
+    pinned = bool(revision and re.fullmatch(r"[0-9a-f]{40}", revision))
+    if not pinned:
+        warnings.warn(
+            f"{spec!r} is not pinned to a commit: the files may change under you. "
+            f"Use 'hf:{repo}@<40-hex commit>' for reproducible results.",
+            UserWarning,
+            stacklevel=3,
+        )
+    folder = cached_snapshot(repo, revision or "main")
+    if folder is None:
+        folder = fetch(repo, revision or "main")
+    sha = folder.name
+    return adhoc_entry(folder, _sanitize(repo.replace("/", ".")), Source(hf=repo, revision=sha))
