@@ -14,7 +14,7 @@ import torch
 from conftest import TINY_REPO, TINY_REVISION, snapshot
 
 import nlu_lite
-from nlu_lite.encoder import _bert_shaped
+from nlu_lite.runner import _bert_shaped
 
 COL = "en_embed_tests_tiny_embeddings"
 # the tiny model's window holds 14 pieces: the long text runs over several overlapping windows
