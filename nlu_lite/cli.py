@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nlu_lite.errors import NluLiteError
+from nlu_lite.options import OUTPUT_LEVELS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -112,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("text", nargs="?", help="the text; '-' reads one text per line from stdin")
     p.add_argument("--file", help="read one text per line from FILE")
     p.add_argument("--model", default=nlu_lite.DEFAULT_SPELLING, help="model spelling (default: %(default)s)")
-    p.add_argument("--level", default=None, choices=["token", "sub_token", "sentence", "document"])
+    p.add_argument("--level", default=None, choices=OUTPUT_LEVELS)
     p.add_argument("--positions", action="store_true", help="add begin/end character offsets")
     p.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto (default: %(default)s)")
     p.add_argument("--out", help="write to .parquet, .csv or .jsonl instead of printing")

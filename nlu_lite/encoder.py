@@ -13,13 +13,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from nlu_lite.batching import Batch, Pieces, Windows, iter_batches, plan_windows, tokenize
 from nlu_lite.components import Components
 from nlu_lite.errors import InvalidOptionError
+from nlu_lite.options import DEFAULT_BATCH_SIZE, LAYER_COMBINES, LayerCombine
 from nlu_lite.pooling import UnitPooler
 from nlu_lite.runner import TorchRunner
 
@@ -28,13 +29,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("nlu_lite")
 
-LayerCombine = Literal["mean", "sum", "concat"]
-LAYER_COMBINES: tuple[str, ...] = ("mean", "sum", "concat")
 # Padded positions per batch.  On CPUs small batches keep activations in cache: measured on 2 cores,
 # budgets of 1-3k positions run 10-30 % faster than 16k (benchmarks/RESULTS.md); GPUs want big ones.
 DEFAULT_TOKEN_BUDGET = 2048
 GPU_TOKEN_BUDGET = 65536
-DEFAULT_BATCH_SIZE = 256
 
 
 @dataclass(frozen=True)
@@ -111,6 +109,7 @@ class Encoder:
         self.head = components.head  # the model's Dense modules after pooling, or None
         self.runner = TorchRunner(self.model, device, dtype, self.n_layers, self.entry.spelling)
         self.has_pooler = self.runner.has_pooler
+        self.can_stop_early = self.runner.can_stop_early
 
     @property
     def last_layer(self) -> Any:

@@ -12,14 +12,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from nlu_lite.errors import InvalidInputError, InvalidOptionError
-
-Errors = Literal["raise", "coerce"]
+from nlu_lite.options import Errors
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 FORMATS = (".parquet", ".csv", ".jsonl")
-EMBEDDING_FORMATS: tuple[str, ...] = ("array", "expand", "numpy")
+
 INDEX_NAME = "origin_index"
 
 

@@ -13,149 +13,34 @@ import logging
 import os
 import platform
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from nlu_lite import scale
-from nlu_lite.batching import Pieces
 from nlu_lite.components import Components, load_components
 from nlu_lite.devices import pick_device, pick_dtype
-from nlu_lite.encoder import (
-    DEFAULT_BATCH_SIZE,
-    LAYER_COMBINES,
-    Encoder,
-    LayerCombine,
-    RunOptions,
-)
+from nlu_lite.encoder import Encoder
 from nlu_lite.errors import InvalidOptionError
-from nlu_lite.inputs import Errors, Inputs, read_inputs
-from nlu_lite.output import EMBEDDING_FORMATS, assemble
-from nlu_lite.pooling import reduce_words, word_targets
-from nlu_lite.registry import OUTPUT_LEVELS, SENTENCE_POOLINGS, WORD_POOLINGS, Entry
-from nlu_lite.sentences import Splitter, run_splitter, split_spans_many
+from nlu_lite.inputs import Inputs, read_inputs
+from nlu_lite.levels import LEVELS, build_level, check_sentence_head, plan_units
+from nlu_lite.options import (
+    DEFAULT_BATCH_SIZE,
+    OUTPUT_LEVELS,
+    EmbeddingFormat,
+    Errors,
+    LayerCombine,
+    PredictOptions,
+    describe_options,
+)
+from nlu_lite.output import assemble
+from nlu_lite.registry import Entry
+from nlu_lite.sentences import Splitter
 
 logger = logging.getLogger("nlu_lite")
 
-EmbeddingFormat = Literal["array", "expand", "numpy"]
 # work that looks longer than this shows a progress bar (progress=None)
 PROGRESS_MIN_SECONDS = 2.0
-
-
-@dataclass(frozen=True)
-class Units:
-    """What the model encodes: whole inputs, or sentences of them."""
-
-    texts: list[str]
-    input: np.ndarray  # (U,) input row of each unit
-    base: np.ndarray  # (U,) offset of the unit in its input text
-
-
-@dataclass(frozen=True)
-class Rows:
-    """The output rows: one per item (word, piece, sentence, document), plus one per empty input."""
-
-    n: int
-    input: np.ndarray  # (R,) input row of each output row
-    of_item: np.ndarray  # (I,) output row of each item
-    item_unit: np.ndarray  # (I,) unit of each item
-    begin: np.ndarray  # (R,) character offsets in the input text (0, 0 for empty rows)
-    end: np.ndarray
-
-
-def _rows(n_inputs: int, item_input: np.ndarray, item_unit: np.ndarray, begin: np.ndarray, end: np.ndarray) -> Rows:
-    """Lay out rows in input order; an input with no item gets one empty row."""
-    per_input = np.bincount(item_input, minlength=n_inputs)
-    empty = per_input == 0
-    n_rows = int(np.maximum(per_input, 1).sum())
-    empties_before = np.concatenate([[0], np.cumsum(empty)])[:-1]
-    of_item = np.arange(len(item_input)) + empties_before[item_input]
-    first_item = np.concatenate([[0], np.cumsum(per_input)])[:-1]
-    empty_rows = first_item[empty] + empties_before[empty]
-    row_input = np.empty(n_rows, dtype=np.int64)
-    row_input[of_item] = item_input
-    row_input[empty_rows] = np.flatnonzero(empty)
-    b = np.zeros(n_rows, dtype=np.int64)
-    e = np.zeros(n_rows, dtype=np.int64)
-    b[of_item] = begin
-    e[of_item] = end
-    return Rows(n_rows, row_input, of_item, item_unit, b, e)
-
-
-def _align(
-    pieces: Any, item_unit: np.ndarray, item_b: np.ndarray, item_e: np.ndarray, longest: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For spans in units, the first and last piece of ``pieces`` that overlap each span."""
-    m = longest + 1
-    unit = pieces.piece_unit
-    end_keys = np.maximum.accumulate(unit * m + pieces.end) if len(unit) else unit
-    begin_keys = np.maximum.accumulate(unit * m + pieces.begin) if len(unit) else unit
-    first = np.searchsorted(end_keys, item_unit * m + item_b, side="right")
-    last = np.searchsorted(begin_keys, item_unit * m + item_e, side="left") - 1
-    lo = pieces.unit_start[item_unit]
-    hi = pieces.unit_start[item_unit + 1]
-    valid = (first <= last) & (first >= lo) & (first < hi) & (last >= lo) & (last < hi)
-    return np.where(valid, first, 0), np.where(valid, last, 0), valid
-
-
-@dataclass(frozen=True)
-class _Sentences:
-    """Sentence spans of all inputs, in order: input row, begin and end offsets."""
-
-    input: np.ndarray
-    begin: np.ndarray
-    end: np.ndarray
-
-
-def _split_sentences(texts: list[str], splitter: Splitter | None) -> _Sentences:
-    if splitter is None:
-        return _Sentences(*split_spans_many(texts))
-    spans = [run_splitter(splitter, t) if t.strip() else [] for t in texts]
-    counts = np.fromiter((len(s) for s in spans), dtype=np.int64, count=len(spans))
-    flat = np.array([se for s in spans for se in s], dtype=np.int64).reshape(-1, 2)
-    return _Sentences(np.repeat(np.arange(len(texts)), counts), flat[:, 0], flat[:, 1])
-
-
-def _sentence_ids(rows: Rows, sents: _Sentences, longest: int) -> np.ndarray:
-    """The sentence number (within its input) of each row's start; -1 for empty rows."""
-    sentence_id = np.full(rows.n, -1, dtype=np.int64)
-    if len(sents.input):
-        m = longest + 1
-        row_input = rows.input[rows.of_item]
-        pos = np.searchsorted(sents.input * m + sents.begin, row_input * m + rows.begin[rows.of_item], side="right") - 1
-        first_sent = np.searchsorted(sents.input, row_input, side="left")
-        sentence_id[rows.of_item] = np.maximum(pos - first_sent, 0)
-    return sentence_id
-
-
-def _check_sentence_head(encoders: Sequence[Encoder], prompt: str | None) -> None:
-    """Refuse sentence vectors whose recipe in the model's files nlu_lite cannot reproduce, rather
-    than give vectors that silently differ from sentence-transformers'."""
-    for enc in encoders:
-        problems = list(enc.components.unsupported)
-        if "include_prompt" in dict(enc.entry.settings_from) and enc.prefix_for(prompt):
-            problems.append("pooling that leaves out the prompt's tokens (include_prompt: false)")
-        if problems:
-            raise InvalidOptionError(
-                "pooling",
-                None,
-                f"an explicit pooling ('mean', 'cls', 'max'): the files of {enc.entry.spelling!r} ask for "
-                f"{'; '.join(problems)}, which nlu_lite does not reproduce, so its own sentence vectors "
-                "cannot be given. Token-level output is not affected",
-            )
-
-
-@dataclass
-class _Level:
-    """What one output level computed: rows, their text, (vectors, has-vector) per column, extras."""
-
-    rows: Rows
-    text: list[str] | np.ndarray  # the text of each row
-    vectors: dict[str, tuple[np.ndarray, np.ndarray]]
-    extra: dict[str, np.ndarray]
-    meta: dict[str, np.ndarray]
-    windows_per_unit: np.ndarray
 
 
 class Pipeline:
@@ -221,30 +106,10 @@ class Pipeline:
         for r in self._describe():
             print(", ".join(f"{k}: {v}" for k, v in r.items()))
         first = self.encoders[0].entry
-        options = [
-            ("output_level", OUTPUT_LEVELS, first.output_level),
-            ("positions", (False, True), False),
-            ("pooling", SENTENCE_POOLINGS, first.pooling),
-            ("word_pooling", WORD_POOLINGS, first.word_pooling),
-            ("layers", "-1, any index (0 = embeddings), or a list", -1),
-            ("layer_combine", LAYER_COMBINES, "mean"),
-            ("sentence_splitter", "None (rule-based) or a callable text -> sentences", None),
-            ("prompt", (None, "query", "passage"), None),
-            ("metadata", (False, True), False),
-            ("embedding_format", EMBEDDING_FORMATS, "array"),
-            ("text_column", "a DataFrame column", None),
-            ("keep_columns", (True, False), True),
-            ("errors", ("raise", "coerce"), "raise"),
-            ("token_budget", "padded positions per batch", "2048 on CPU, 65536 on GPU"),
-            ("batch_size", "windows per batch at most", DEFAULT_BATCH_SIZE),
-            ("overlap", "fraction of a window shared with the next", 0.25),
-            ("progress", (None, True, False), "None (a bar when work looks longer than 2 s)"),
-        ]
+        defaults = {"output_level": first.output_level, "pooling": first.pooling, "word_pooling": first.word_pooling}
         print(f"device: {self.device}, dtype: {self.dtype}")
         print("predict() options:")
-        for name, values, default in options:
-            shown = values if isinstance(values, str) else ", ".join(repr(v) for v in values)
-            print(f"  {name:<18} {shown}  (default: {default!r})")
+        print("\n".join(describe_options(defaults)))
 
     def __repr__(self) -> str:
         parts = ", ".join(f"{e.entry.spelling} ({e.components.origin}, {e.entry.dimension}-d)" for e in self.encoders)
@@ -261,7 +126,7 @@ class Pipeline:
         layers: int | Sequence[int] = -1,
         layer_combine: LayerCombine = "mean",
         sentence_splitter: Splitter | None = None,
-        prompt: Literal["query", "passage"] | None = None,
+        prompt: str | None = None,
         metadata: bool = False,
         embedding_format: EmbeddingFormat = "array",
         text_column: str | None = None,
@@ -301,67 +166,66 @@ class Pipeline:
         column per dimension), or ``numpy`` (returns ``(DataFrame, 2-D float32 array)``; rows
         without a vector are NaN).
         """
-        if scale.is_dask(data) or scale.is_spark(data):
-            options = {k: v for k, v in locals().items() if k not in ("self", "data", "scale", "index_column")}
-            if scale.is_dask(data):
-                return scale.dask_predict(self, data, options)
-            return scale.spark_predict(self, data, options, index_column)
-        first = self.encoders[0]
-        level = output_level or first.entry.output_level
-        if level not in OUTPUT_LEVELS:
-            raise InvalidOptionError("output_level", level, OUTPUT_LEVELS)
-        if pooling is not None and pooling not in SENTENCE_POOLINGS:
-            raise InvalidOptionError("pooling", pooling, SENTENCE_POOLINGS)
-        if word_pooling is not None and word_pooling not in WORD_POOLINGS:
-            raise InvalidOptionError("word_pooling", word_pooling, WORD_POOLINGS)
-        if layer_combine not in LAYER_COMBINES:
-            raise InvalidOptionError("layer_combine", layer_combine, LAYER_COMBINES)
-        if embedding_format not in EMBEDDING_FORMATS:
-            raise InvalidOptionError("embedding_format", embedding_format, EMBEDDING_FORMATS)
-        known_prompts = {"query", "passage"}.union(*(e.entry.prompt_table() for e in self.encoders))
-        if prompt is not None and prompt not in known_prompts:
-            raise InvalidOptionError("prompt", prompt, (None, *sorted(known_prompts)))
-        if prompt is not None and level in ("token", "sub_token"):
-            raise InvalidOptionError(
-                "prompt", prompt, "None at token levels (prompts are for sentence/document vectors)"
-            )
-        if sentence_splitter is not None and not callable(sentence_splitter):
-            raise InvalidOptionError("sentence_splitter", sentence_splitter, "a callable text -> sentences")
-        opts = RunOptions(layers, layer_combine, token_budget, batch_size, overlap)
-        for enc in self.encoders:
-            enc.layer_indices(layers)  # validate before any work
-        inputs = read_inputs(data, text_column=text_column, errors=errors, keep_columns=keep_columns)
-        texts = inputs.texts
-        # sentences: the units at sentence level, the sentence number of each row at token levels
-        sents = _split_sentences(texts, sentence_splitter) if level != "document" else None
-        if sents is not None and level == "sentence":
-            units = Units(
-                [
-                    texts[i][b:e]
-                    for i, b, e in zip(sents.input.tolist(), sents.begin.tolist(), sents.end.tolist(), strict=True)
-                ],
-                sents.input,
-                sents.begin,
-            )
-        else:
-            units = Units(texts, np.arange(len(texts)), np.zeros(len(texts), dtype=np.int64))
+        options = PredictOptions(
+            output_level,
+            positions,
+            pooling,
+            word_pooling,
+            layers,
+            layer_combine,
+            sentence_splitter,
+            prompt,
+            metadata,
+            embedding_format,
+            text_column,
+            keep_columns,
+            errors,
+            token_budget,
+            batch_size,
+            overlap,
+            progress,
+        )
+        if scale.is_dask(data):
+            return scale.dask_predict(self, data, options.as_kwargs())
+        if scale.is_spark(data):
+            return scale.spark_predict(self, data, options.as_kwargs(), index_column)
+        return self._predict(data, options)
 
-        if level in ("sentence", "document") and pooling is None:
-            _check_sentence_head(self.encoders, prompt)
-        # the model's default prompt (from its files) applies at sentence and document level only
-        pieces0 = first.tokenize(units.texts, first.prefix_for(prompt) if level in ("sentence", "document") else "")
-        tick = self._progress_bar(progress, len(pieces0.ids))
+    def _check(self, level: str, options: PredictOptions) -> None:
+        """The checks that need the models: prompt names, layer ranges, sentence heads."""
+        known_prompts = {"query", "passage"}.union(*(e.entry.prompt_table() for e in self.encoders))
+        if options.prompt is not None and options.prompt not in known_prompts:
+            raise InvalidOptionError("prompt", options.prompt, (None, *sorted(known_prompts)))
+        if options.prompt is not None and not LEVELS[level].pooled:
+            raise InvalidOptionError(
+                "prompt", options.prompt, "None at token levels (prompts are for sentence/document vectors)"
+            )
+        for enc in self.encoders:
+            enc.layer_indices(options.layers)  # validate before any work
+        if LEVELS[level].pooled and options.pooling is None:
+            check_sentence_head(self.encoders, options.prompt)
+
+    def _predict(self, data: Any, options: PredictOptions) -> Any:
+        first = self.encoders[0]
+        level = options.level_for(first.entry.output_level)
+        self._check(level, options)
+        inputs = read_inputs(
+            data, text_column=options.text_column, errors=options.errors, keep_columns=options.keep_columns
+        )
+        texts = inputs.texts
+        planned = plan_units(level, texts, options.sentence_splitter)
+        units = planned[0]
+        # prompts (asked for, or the model's default from its files) apply to pooled levels only
+        prefix = first.prefix_for(options.prompt) if LEVELS[level].pooled else ""
+        pieces0 = first.tokenize(units.texts, prefix)
+        tick = self._progress_bar(options.progress, len(pieces0.ids))
         try:
-            if sents is not None and level in ("token", "sub_token"):
-                wp = word_pooling or first.entry.word_pooling
-                done = self._token_level(level, texts, units, pieces0, sents, wp, opts, metadata, tick)
-            else:
-                done = self._unit_level(texts, units, pieces0, pooling, prompt, opts, metadata, tick)
+            done = build_level(level, self.encoders, texts, planned, pieces0, options, tick)
         finally:
             if tick is not None:
                 tick.close()
         rows, meta = done.rows, done.meta
-        if metadata:
+        if options.metadata:
             per_input = functools.partial(np.bincount, units.input, minlength=len(texts))
             meta["input_pieces"] = per_input(weights=np.diff(pieces0.unit_start)).astype(np.int64)[rows.input]
             meta["input_windows"] = per_input(weights=done.windows_per_unit).astype(np.int64)[rows.input]
@@ -371,131 +235,14 @@ class Pipeline:
             index=inputs.index.take(rows.input),
             begin=rows.begin,
             end=rows.end,
-            positions=positions,
+            positions=options.positions,
             extra=done.extra,
             meta=meta,
             vectors=done.vectors,
             carried=inputs.carried.iloc[rows.input] if inputs.carried is not None else None,
-            embedding_format=embedding_format,
-            attrs=self._provenance(level, pooling, word_pooling, layers, layer_combine, inputs, prompt),
+            embedding_format=options.embedding_format,
+            attrs=self._provenance(level, options, inputs),
         )
-
-    def _token_level(
-        self,
-        level: str,
-        texts: list[str],
-        units: Units,
-        pieces0: Pieces,
-        sents: _Sentences,
-        word_pooling: str,
-        opts: RunOptions,
-        metadata: bool,
-        tick: _Progress | None,
-    ) -> _Level:
-        """Rows of words (``token``) or word pieces (``sub_token``), a vector per model for each."""
-        first = self.encoders[0]
-        n_pieces = len(pieces0.ids)
-        if level == "token":
-            starts = pieces0.word_start
-            item_unit = pieces0.word_unit
-            item_b, item_e = pieces0.word_begin(), pieces0.word_end()
-        else:
-            starts = np.arange(n_pieces + 1)
-            item_unit = pieces0.piece_unit
-            item_b, item_e = pieces0.begin, pieces0.end
-        rows = _rows(len(texts), units.input[item_unit], item_unit, item_b, item_e)
-        has = np.zeros(rows.n, dtype=bool)
-        has[rows.of_item] = True
-        # the first component defines the rows: its vectors go straight to them
-        mean_words = level == "token" and word_pooling == "mean"
-        if mean_words:
-            out = first.encode(pieces0, np.arange(n_pieces), n_pieces, None, opts, progress=tick)
-            assert out.rows is not None
-            block = np.zeros((rows.n, out.rows.shape[1]), dtype=np.float32)
-            block[rows.of_item] = reduce_words(out.rows, starts)
-        else:
-            item_of_piece = word_targets(starts, n_pieces, word_pooling) if level == "token" else None
-            if item_of_piece is None:
-                target = rows.of_item
-            else:
-                target = np.where(item_of_piece >= 0, rows.of_item[np.maximum(item_of_piece, 0)], -1)
-            out = first.encode(pieces0, target, rows.n, None, opts, progress=tick)
-            assert out.rows is not None
-            block = out.rows
-        vectors = {first.entry.column: (block, has)}
-        # other components: their own pieces, aligned to these rows by character spans
-        longest = max((len(t) for t in texts), default=0)
-        for enc in self.encoders[1:]:
-            pk = enc.tokenize(units.texts)
-            outk = enc.encode(pk, np.arange(len(pk.ids)), len(pk.ids), None, opts)
-            assert outk.rows is not None
-            f, last, ok = _align(pk, item_unit, item_b, item_e, longest)
-            dim = outk.rows.shape[1]
-            blk = np.zeros((rows.n, dim), dtype=np.float32)
-            if mean_words:
-                csum = np.concatenate([np.zeros((1, dim)), np.cumsum(outk.rows, axis=0, dtype=np.float64)])
-                span = (last - f + 1).astype(np.float64)[:, None]
-                blk[rows.of_item] = ((csum[last + 1] - csum[f]) / span).astype(np.float32)
-            else:
-                blk[rows.of_item] = outk.rows[last if (level == "token" and word_pooling == "last") else f]
-            blk[rows.of_item[~ok]] = 0.0
-            hk = np.zeros(rows.n, dtype=bool)
-            hk[rows.of_item[ok]] = True
-            vectors[enc.entry.column] = (blk, hk)
-        text = [""] * rows.n
-        for r, i, b, e in zip(
-            rows.of_item.tolist(), units.input[item_unit].tolist(), item_b.tolist(), item_e.tolist(), strict=True
-        ):
-            text[r] = texts[i][b:e]
-        meta: dict[str, np.ndarray] = {}
-        if metadata:
-            meta["pieces"] = np.zeros(rows.n, dtype=np.int64)
-            meta["pieces"][rows.of_item] = np.diff(starts)
-        extra = {"sentence_id": _sentence_ids(rows, sents, longest)}
-        return _Level(rows, text, vectors, extra, meta, out.windows_per_unit)
-
-    def _unit_level(
-        self,
-        texts: list[str],
-        units: Units,
-        pieces0: Pieces,
-        pooling: str | None,
-        prompt: Literal["query", "passage"] | None,
-        opts: RunOptions,
-        metadata: bool,
-        tick: _Progress | None,
-    ) -> _Level:
-        """One row per sentence or document with text, a pooled vector per model for each."""
-        n_units = len(units.texts)
-        present = np.fromiter(map(bool, map(str.strip, units.texts)), dtype=bool, count=n_units)
-        item_unit = np.flatnonzero(present)
-        item_b = units.base[item_unit]
-        item_e = item_b + np.fromiter(map(len, units.texts), dtype=np.int64, count=n_units)[item_unit]
-        rows = _rows(len(texts), units.input[item_unit], item_unit, item_b, item_e)
-        vectors: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        windows_per_unit = np.zeros(0, dtype=np.int64)
-        for k, enc in enumerate(self.encoders):
-            pk = pieces0 if k == 0 else enc.tokenize(units.texts, enc.prefix_for(prompt))
-            pool = pooling or enc.entry.pooling
-            normalize = enc.entry.normalize and pooling is None
-            res = enc.encode(
-                pk, None, 0, pool, opts, normalize=normalize, progress=tick if k == 0 else None, head=pooling is None
-            )
-            assert res.pooled is not None and res.has_pooled is not None
-            blk = np.zeros((rows.n, res.pooled.shape[1]), dtype=np.float32)
-            blk[rows.of_item] = res.pooled[item_unit]
-            hk = np.zeros(rows.n, dtype=bool)
-            hk[rows.of_item] = res.has_pooled[item_unit]
-            vectors[enc.entry.column] = (blk, hk)
-            if k == 0:
-                windows_per_unit = res.windows_per_unit
-        text = np.full(rows.n, "", dtype=object)
-        text[rows.of_item] = np.asarray(units.texts, dtype=object)[item_unit]
-        meta: dict[str, np.ndarray] = {}
-        if metadata:
-            meta["pieces"] = np.zeros(rows.n, dtype=np.int64)
-            meta["pieces"][rows.of_item] = np.diff(pieces0.unit_start)[item_unit]
-        return _Level(rows, text, vectors, {}, meta, windows_per_unit)
 
     def predict_iter(self, data: Any, chunk_rows: int = 10_000, **options: Any) -> Iterator[Any]:
         """predict() in chunks of ``chunk_rows`` input rows, yielding one DataFrame per chunk.
@@ -564,16 +311,7 @@ class Pipeline:
         flops = sum(24 * e.entry.dimension**2 * e.n_layers for e in self.encoders)
         return pieces * flops / rate
 
-    def _provenance(
-        self,
-        level: str,
-        pooling: str | None,
-        word_pooling: str | None,
-        layers: Any,
-        combine: str,
-        inputs: Inputs,
-        prompt: str | None = None,
-    ) -> dict[str, Any]:
+    def _provenance(self, level: str, options: PredictOptions, inputs: Inputs) -> dict[str, Any]:
         import torch
         import transformers
 
@@ -586,11 +324,9 @@ class Pipeline:
             "repos": [e.components.repo for e in self.encoders],
             "revisions": [e.components.revision for e in self.encoders],
             "origins": [e.components.origin for e in self.encoders],
-            "pooling": [pooling or e.entry.pooling for e in self.encoders],
-            "word_pooling": [word_pooling or e.entry.word_pooling for e in self.encoders],
-            "layers": int(layers) if isinstance(layers, (int, np.integer)) else [int(x) for x in layers],
-            "layer_combine": combine,
-            "prompt": prompt,
+            "pooling": [options.pooling or e.entry.pooling for e in self.encoders],
+            "word_pooling": [options.word_pooling or e.entry.word_pooling for e in self.encoders],
+            **options.provenance(),
             "max_length": [e.max_length for e in self.encoders],
             "settings_from": [dict(e.entry.settings_from) for e in self.encoders],
             "dtype": self.dtype,

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nlu_lite.errors import InvalidOptionError
+from nlu_lite.options import OUTPUT_LEVELS
 from nlu_lite.output import vector_columns
 from nlu_lite.vectors import EmbeddingArray
 
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
-TEXT_COLUMNS = ("token", "sub_token", "sentence", "document")
+TEXT_COLUMNS = OUTPUT_LEVELS  # each level's text column is named after it
 
 
 def _pyplot() -> Any:

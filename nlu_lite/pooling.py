@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from nlu_lite.errors import InvalidOptionError
-from nlu_lite.registry import SENTENCE_POOLINGS, WORD_POOLINGS
+from nlu_lite.options import SENTENCE_POOLINGS, WORD_POOLINGS
 
 
 def word_targets(word_start: np.ndarray, n_pieces: int, word_pooling: str) -> np.ndarray:

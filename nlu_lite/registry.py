@@ -29,21 +29,12 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 
 from nlu_lite.errors import RegistryError, UnknownSpellingError
-
-Task = Literal["embed", "embed_sentence"]
-OutputLevel = Literal["token", "sub_token", "sentence", "document"]
-SentencePooling = Literal["mean", "cls", "pooler", "max"]
-WordPooling = Literal["first", "mean", "last"]
-
-TASKS: tuple[str, ...] = ("embed", "embed_sentence")
-OUTPUT_LEVELS: tuple[str, ...] = ("token", "sub_token", "sentence", "document")
-SENTENCE_POOLINGS: tuple[str, ...] = ("mean", "cls", "pooler", "max")
-WORD_POOLINGS: tuple[str, ...] = ("first", "mean", "last")
+from nlu_lite.options import OUTPUT_LEVELS, SENTENCE_POOLINGS, TASKS, WORD_POOLINGS
 
 _HEX40 = re.compile(r"^[0-9a-f]{40}$")
 _SPELLING = re.compile(r"^[a-z]{2,3}\.[a-z0-9_]+(\.[A-Za-z0-9_]+)*$")

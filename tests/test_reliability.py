@@ -118,8 +118,8 @@ def test_reliability_keyboard_interrupt_leaves_pipeline_usable(tiny):
     np.testing.assert_array_equal(np.stack(after[COL]), np.stack(before[COL]))
     # the early-stopping and selected-positions state was not left behind either
     assert calls["n"] == 3
-    assert getattr(tiny.encoders[0]._local, "capture", None) is None
-    assert getattr(tiny.encoders[0]._local, "select", None) is None
+    assert getattr(tiny.encoders[0].runner._local, "capture", None) is None
+    assert getattr(tiny.encoders[0].runner._local, "select", None) is None
     np.testing.assert_array_equal(np.stack(tiny.predict("a", layers=1)[COL]), before_layer1)
 
 
