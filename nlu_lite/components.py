@@ -121,14 +121,36 @@ def _load_from(
 ) -> tuple[Any, Any, Entry, Any, tuple[str, ...]]:
     """Tokenizer, model, the entry settled against the folder's own files, the sentence head
     (Dense modules, or None) and what the files ask for that nlu_lite cannot reproduce."""
-    from transformers import AutoModel, AutoTokenizer
-
     files = read_folder(folder)
     where = files.model_dir
     kwargs: dict[str, Any] = {"trust_remote_code": False, "local_files_only": True}
+    tokenizer, model, info = _from_pretrained(where, entry, origin, kwargs)
+    _check_weights(model, info, entry, origin)
+    _check_tokenizer(tokenizer, model, entry, origin)
+    if files.get("lowercase_input") and "case_sensitive" not in entry.stated:
+        _lowercase_input(tokenizer)
+    elif "case_sensitive" in entry.stated:
+        tokenizer = _check_case(tokenizer, entry, where, kwargs)
+    settled = settle(entry, files, tokenizer, model.config)
+    head = None
+    if files.dense:
+        import torch
+
+        layers = [load_dense(folder, spec, device) for spec in files.dense]
+        head = layers[0] if len(layers) == 1 else torch.nn.Sequential(*layers)
+    model.eval()
+    if device != "cpu":
+        model.to(device)
+    return tokenizer, model, settled, head, files.unsupported
+
+
+def _from_pretrained(where: Path, entry: Entry, origin: str, kwargs: dict[str, Any]) -> tuple[Any, Any, Any]:
+    """Config, tokenizer and model through transformers (never remote code); a missing file stays
+    an OSError for the caller to explain, anything else is a typed ModelLoadError."""
+    from transformers import AutoModel, AutoTokenizer
+
     with quiet_transformers():
-        config = _load_config(where, entry, origin, kwargs)
-        kwargs["config"] = config
+        kwargs["config"] = _load_config(where, entry, origin, kwargs)
         try:
             tokenizer = AutoTokenizer.from_pretrained(where, **kwargs)
         except OSError:
@@ -147,7 +169,11 @@ def _load_from(
                 f"The weights of {entry.spelling!r} in {origin} cannot be loaded ({type(exc).__name__}: "
                 f"{str(exc)[:300]}). The file may be truncated or corrupt: delete that copy and download it again."
             ) from None
-    _check_weights(model, info, entry, origin)
+    return tokenizer, model, info
+
+
+def _check_tokenizer(tokenizer: Any, model: Any, entry: Entry, origin: str) -> None:
+    """A fast tokenizer that fits the model, and the dimension the entry promises."""
     if not getattr(tokenizer, "is_fast", False) or getattr(tokenizer, "backend_tokenizer", None) is None:
         raise ModelLoadError(
             f"{entry.spelling!r}: the tokenizer in {origin} has no fast (Rust) implementation, which word "
@@ -166,21 +192,6 @@ def _load_from(
             f"{entry.spelling!r}: the registry says dimension {entry.dimension}, but the model in {origin} has "
             f"hidden size {hidden}. Fix 'dimension' in {entry.file or 'the registry entry'}."
         )
-    if files.get("lowercase_input") and "case_sensitive" not in entry.stated:
-        _lowercase_input(tokenizer)
-    elif "case_sensitive" in entry.stated:
-        tokenizer = _check_case(tokenizer, entry, where, kwargs)
-    settled = settle(entry, files, tokenizer, model.config)
-    head = None
-    if files.dense:
-        import torch
-
-        layers = [load_dense(folder, spec, device) for spec in files.dense]
-        head = layers[0] if len(layers) == 1 else torch.nn.Sequential(*layers)
-    model.eval()
-    if device != "cpu":
-        model.to(device)
-    return tokenizer, model, settled, head, files.unsupported
 
 
 def _check_weights(model: Any, info: dict[str, Any], entry: Entry, origin: str) -> None:

@@ -81,6 +81,20 @@ def _private_backend(backend: Any) -> Any:
     return own
 
 
+@dataclass
+class _Step:
+    """What every batch of one encode() call shares: where states go and how the runner is asked."""
+
+    windows: Windows
+    targets: np.ndarray | None
+    rows: np.ndarray | None
+    pooler: UnitPooler | None
+    layers: list[int]
+    combine: str
+    need_pooler: bool
+    select: bool
+
+
 class Encoder:
     """One component (tokenizer + model) and how to run it."""
 
@@ -184,6 +198,43 @@ class Encoder:
         """
         import torch
 
+        budget = self._budget(opts)
+        layer_ids = self.layer_indices(opts.layers)
+        if pooling == "pooler" and not self.has_pooler:
+            raise InvalidOptionError("pooling", "pooler", "'mean', 'cls' or 'max': this model has no trained pooler")
+        dim = self.output_dim(opts)
+        windows = plan_windows(pieces, self.capacity, opts.overlap)
+        step = _Step(
+            windows=windows,
+            targets=targets,
+            rows=np.zeros((n_rows, dim), dtype=np.float32) if targets is not None else None,
+            pooler=UnitPooler(pieces.n_units, dim, pooling, self.device) if pooling else None,
+            layers=layer_ids,
+            combine=opts.layer_combine,
+            need_pooler=pooling == "pooler",
+            # the last layer on the positions whose states are used only (see the module docstring)
+            select=self.runner.selects
+            and layer_ids == [self.n_layers]
+            and (
+                (targets is not None and pooling is None)
+                or (targets is None and pooling in ("cls", "pooler") and self.cls_index >= 0)
+            ),
+        )
+        batches: Iterable[Batch] = iter_batches(
+            pieces, windows, self.prefix, self.suffix, self.pad_id, budget, opts.batch_size
+        )
+        with torch.inference_mode():
+            for batch in batches:
+                owned = self._run_batch(batch, step)
+                if progress is not None:
+                    progress(owned)
+        module = self.head if head and layer_ids == [self.n_layers] else None
+        pooled, has = step.pooler.result(normalize, module) if step.pooler is not None else (None, None)
+        per_unit = np.bincount(windows.unit, minlength=pieces.n_units).astype(np.int64)
+        return Encoded(pieces, windows, step.rows, pooled, has, per_unit)
+
+    def _budget(self, opts: RunOptions) -> int:
+        """The token budget in force, with the batch options checked."""
         if opts.layer_combine not in LAYER_COMBINES:
             raise InvalidOptionError("layer_combine", opts.layer_combine, LAYER_COMBINES)
         budget = opts.token_budget
@@ -192,57 +243,38 @@ class Encoder:
         for name, value in (("token_budget", budget), ("batch_size", opts.batch_size)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise InvalidOptionError(name, value, "a positive int")
-        layer_ids = self.layer_indices(opts.layers)
-        if pooling == "pooler" and not self.has_pooler:
-            raise InvalidOptionError("pooling", "pooler", "'mean', 'cls' or 'max': this model has no trained pooler")
-        need_pooler = pooling == "pooler"
-        dim = self.output_dim(opts)
-        windows = plan_windows(pieces, self.capacity, opts.overlap)
-        rows = np.zeros((n_rows, dim), dtype=np.float32) if targets is not None else None
-        pooler = UnitPooler(pieces.n_units, dim, pooling, self.device) if pooling else None
-        batches: Iterable[Batch] = iter_batches(
-            pieces, windows, self.prefix, self.suffix, self.pad_id, budget, opts.batch_size
-        )
-        # the last layer on the positions whose states are used only (see the module docstring)
-        select = (
-            self.runner.selects
-            and layer_ids == [self.n_layers]
-            and (
-                (targets is not None and pooling is None)
-                or (targets is None and pooling in ("cls", "pooler") and self.cls_index >= 0)
-            )
-        )
-        with torch.inference_mode():
-            for batch in batches:
-                ids = torch.from_numpy(batch.input_ids).to(self.device)
-                mask = torch.from_numpy(batch.attention_mask).to(self.device)
-                owned = windows.piece_window[batch.piece] == batch.windows[batch.rows]
-                # the positions whose states are kept: owned target pieces, or each row's first token
-                if targets is not None:
-                    dest = targets[batch.piece]
-                    own = owned & (dest >= 0)
-                    r = torch.from_numpy(batch.rows[own]).to(self.device)
-                    c = torch.from_numpy(batch.cols[own]).to(self.device)
-                elif select:
-                    r = torch.arange(len(batch.windows), device=self.device)
-                    c = torch.zeros_like(r)
-                cls_index = self.cls_index
-                picked = None
-                if not select:
-                    hidden, pooled_out = self.runner.forward(ids, mask, layer_ids, opts.layer_combine, need_pooler)
-                    if targets is not None:
-                        picked = hidden[r, c]
-                elif len(r):  # none when every piece of the batch is owned elsewhere or not a target
-                    picked, pooled_out = self.runner.forward_selected(ids, mask, r, c, need_pooler)
-                    hidden, cls_index = picked[:, None, :], 0
-                if rows is not None and picked is not None and targets is not None:
-                    rows[dest[own]] = picked.float().cpu().numpy()
-                if pooler is not None:
-                    units = torch.from_numpy(windows.unit[batch.windows]).to(self.device)
-                    pooler.add(units, hidden, mask, cls_index, pooled_out)
-                if progress is not None:
-                    progress(int(owned.sum()))
-        module = self.head if head and layer_ids == [self.n_layers] else None
-        pooled, has = pooler.result(normalize, module) if pooler is not None else (None, None)
-        per_unit = np.bincount(windows.unit, minlength=pieces.n_units).astype(np.int64)
-        return Encoded(pieces, windows, rows, pooled, has, per_unit)
+        return budget
+
+    def _run_batch(self, batch: Batch, step: _Step) -> int:
+        """One batch through the runner; its kept states scattered to rows or folded into the
+        pooler.  Returns the number of pieces this batch owns (for progress)."""
+        import torch
+
+        ids = torch.from_numpy(batch.input_ids).to(self.device)
+        mask = torch.from_numpy(batch.attention_mask).to(self.device)
+        windows, targets = step.windows, step.targets
+        owned = windows.piece_window[batch.piece] == batch.windows[batch.rows]
+        # the positions whose states are kept: owned target pieces, or each row's first token
+        if targets is not None:
+            dest = targets[batch.piece]
+            own = owned & (dest >= 0)
+            r = torch.from_numpy(batch.rows[own]).to(self.device)
+            c = torch.from_numpy(batch.cols[own]).to(self.device)
+        elif step.select:
+            r = torch.arange(len(batch.windows), device=self.device)
+            c = torch.zeros_like(r)
+        cls_index = self.cls_index
+        picked = None
+        if not step.select:
+            hidden, pooled_out = self.runner.forward(ids, mask, step.layers, step.combine, step.need_pooler)
+            if targets is not None:
+                picked = hidden[r, c]
+        elif len(r):  # none when every piece of the batch is owned elsewhere or not a target
+            picked, pooled_out = self.runner.forward_selected(ids, mask, r, c, step.need_pooler)
+            hidden, cls_index = picked[:, None, :], 0
+        if step.rows is not None and picked is not None and targets is not None:
+            step.rows[dest[own]] = picked.float().cpu().numpy()
+        if step.pooler is not None:
+            units = torch.from_numpy(windows.unit[batch.windows]).to(self.device)
+            step.pooler.add(units, hidden, mask, cls_index, pooled_out)
+        return int(owned.sum())

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -146,18 +147,11 @@ def _dense(folder: Path, sub: Path) -> DenseSpec | str:
         return f"a Dense module whose config.json lacks in_features/out_features ({sub.name})"
 
 
-def read_folder(folder: str | Path) -> FolderSettings:
-    """Read what ``folder`` says about pooling, normalisation, length, casing and prompts."""
-    folder = Path(folder)
-    values: dict[str, Any] = {}
-    sources: dict[str, str] = {}
-    dense: list[DenseSpec] = []
-    unsupported: list[str] = []
-
-    def put(key: str, value: Any, source: str) -> None:
-        values[key] = value
-        sources[key] = source
-
+def _read_modules(
+    folder: Path, put: Callable[[str, Any, str], None], dense: list[DenseSpec], unsupported: list[str]
+) -> Path:
+    """Walk modules.json: pooling, normalisation and Dense modules; returns the folder of the
+    Transformer module's files (the folder itself, or an older layout's sub-folder)."""
     model_dir = folder
     modules = _modules(folder)
     if modules:
@@ -191,6 +185,22 @@ def read_folder(folder: str | Path) -> FolderSettings:
             continue
         else:
             unsupported.append(f"a {short or 'nameless'} module (modules.json)")
+    return model_dir
+
+
+def read_folder(folder: str | Path) -> FolderSettings:
+    """Read what ``folder`` says about pooling, normalisation, length, casing and prompts."""
+    folder = Path(folder)
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    dense: list[DenseSpec] = []
+    unsupported: list[str] = []
+
+    def put(key: str, value: Any, source: str) -> None:
+        values[key] = value
+        sources[key] = source
+
+    model_dir = _read_modules(folder, put, dense, unsupported)
     for base in dict.fromkeys((model_dir, folder)):
         st = _read_json(base / "sentence_bert_config.json")
         if isinstance(st, dict):

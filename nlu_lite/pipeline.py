@@ -153,38 +153,23 @@ class Pipeline:
 
         The index repeats each input's own label; null or blank inputs keep one row with an empty
         text and no vector.  Texts longer than the model's window are split into windows that
-        overlap by ``overlap``; nothing is truncated.  ``prompt='query'`` or ``'passage'`` puts the
-        model's instruction prefix (E5, BGE) in front of each text at sentence and document level.
+        overlap by ``overlap``; nothing is truncated.  ``prompt='query'``, ``'passage'`` or a name
+        from the model's files puts that instruction in front of each text at sentence and
+        document level (the model's default prompt, where its files name one, applies otherwise).
         ``positions=True`` adds ``begin``/``end`` offsets into the input text; ``metadata=True``
         adds piece and window counts.
 
-        A ``dask.dataframe`` DataFrame or Series gives a lazy dask DataFrame with the same columns;
-        a ``pyspark.sql.DataFrame`` gives a Spark DataFrame (``index_column`` names the column
-        that plays the index's part there).  See :mod:`nlu_lite.scale`.
+        A dask DataFrame or Series gives a lazy dask DataFrame; a Spark DataFrame gives a Spark
+        DataFrame (``index_column``: the column that plays the index's part).  See nlu_lite.scale.
 
         ``embedding_format``: ``array`` (a column of float32 arrays), ``expand`` (one float32
         column per dimension), or ``numpy`` (returns ``(DataFrame, 2-D float32 array)``; rows
         without a vector are NaN).
         """
         options = PredictOptions(
-            output_level,
-            positions,
-            pooling,
-            word_pooling,
-            layers,
-            layer_combine,
-            sentence_splitter,
-            prompt,
-            metadata,
-            embedding_format,
-            text_column,
-            keep_columns,
-            errors,
-            token_budget,
-            batch_size,
-            overlap,
-            progress,
-        )
+            output_level, positions, pooling, word_pooling, layers, layer_combine, sentence_splitter, prompt,
+            metadata, embedding_format, text_column, keep_columns, errors, token_budget, batch_size, overlap, progress,
+        )  # fmt: skip
         if scale.is_dask(data):
             return scale.dask_predict(self, data, options.as_kwargs())
         if scale.is_spark(data):

@@ -101,3 +101,15 @@ def test_architecture_package_face_only_re_exports():
     tree = ast.parse((ROOT / "__init__.py").read_text())
     defined = [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
     assert defined == ["__getattr__"]  # the lazy Pipeline export, nothing else
+
+
+def test_architecture_functions_stay_short():
+    """No function or method over 60 lines (docstring and signature included)."""
+    long = []
+    for path in sorted(ROOT.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                if length > 60:
+                    long.append(f"{path.name}:{node.lineno} {node.name} ({length} lines)")
+    assert long == []
