@@ -19,18 +19,40 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nlu_lite.errors import NluLiteError
+from nlu_lite.errors import InvalidInputError, NluLiteError
 from nlu_lite.options import OUTPUT_LEVELS
 
 if TYPE_CHECKING:
     import pandas as pd
 
 
+def split_lines(data: bytes, source: str) -> list[str]:
+    """One text per line, as ``predict_iter`` reads a text file: lines end at ``\n`` (or
+    ``\r\n``) only, so a form feed, U+2028 or U+0085 inside a line stays in it and line k is row k."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInputError(
+            f"{source} is not UTF-8 text (byte {exc.start} is {data[exc.start : exc.start + 1]!r}). "
+            "Convert it first, e.g. iconv -f latin1 -t utf-8."
+        ) from None
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()  # the newline that ends the last line
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
 def _read_texts(args: argparse.Namespace) -> list[str]:
     if args.file:
-        return Path(args.file).read_text(encoding="utf-8").splitlines()
+        try:
+            data = Path(args.file).read_bytes()
+        except OSError as exc:
+            raise InvalidInputError(f"Cannot read {args.file}: {exc.strerror}.") from None
+        return split_lines(data, args.file)
     if args.text == "-":
-        return sys.stdin.read().splitlines()
+        stream = getattr(sys.stdin, "buffer", None)  # bytes, so that only \n ends a line
+        data = stream.read() if stream is not None else sys.stdin.read().encode("utf-8", "surrogatepass")
+        return split_lines(data, "standard input")
     if args.text is None:
         raise NluLiteError("Give a TEXT, '-' to read lines from stdin, or --file FILE.")
     return [args.text]

@@ -17,7 +17,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nlu_lite.batching import Batch, Pieces, Windows, iter_batches, plan_windows, tokenize
+from nlu_lite.batching import (
+    SEGMENT_CHARS,
+    Batch,
+    Pieces,
+    Windows,
+    iter_batches,
+    plan_windows,
+    segments_agree,
+    tokenize,
+)
 from nlu_lite.components import Components
 from nlu_lite.errors import InvalidOptionError
 from nlu_lite.options import DEFAULT_BATCH_SIZE, LAYER_COMBINES, LayerCombine
@@ -106,6 +115,8 @@ class Encoder:
         self.device = device
         tokenizer = components.tokenizer
         self.backend = _private_backend(tokenizer.backend_tokenizer)
+        # long texts are tokenized in segments (bounded memory) where that gives the same pieces
+        self.segment_chars = SEGMENT_CHARS if segments_agree(self.backend) else None
         self.prefix, self.suffix = _special_tokens(tokenizer)
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         limit = self.entry.max_length
@@ -138,8 +149,8 @@ class Encoder:
         """Word pieces of ``texts``; a ``prefix`` (an instruction such as E5's 'query: ') is
         tokenized in front of each text, and offsets stay relative to the text itself."""
         if not prefix:
-            return tokenize(self.backend, texts)
-        pieces = tokenize(self.backend, [prefix + t for t in texts])
+            return tokenize(self.backend, texts, self.segment_chars)
+        pieces = tokenize(self.backend, [prefix + t for t in texts], self.segment_chars)
         shift = len(prefix)
         return Pieces(
             pieces.ids,

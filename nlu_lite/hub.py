@@ -9,8 +9,7 @@ model is :mod:`nlu_lite.components`' job.
 
 from __future__ import annotations
 
-import importlib.resources
-import importlib.util
+import functools
 import logging
 import os
 from pathlib import Path
@@ -66,10 +65,16 @@ def snapshot_dir(repo: str, revision: str) -> Path:
     return hub_cache_dir() / ("models--" + repo.replace("/", "--")) / "snapshots" / revision
 
 
+def _holds_model(folder: Path) -> bool:
+    """A folder counts as a model only with a model config (at its top, or in a sentence-transformers
+    module folder)."""
+    return folder.is_dir() and ((folder / "config.json").is_file() or (folder / "modules.json").is_file())
+
+
 def is_cached(entry: Entry) -> bool:
     """True when the entry's files are on this machine (package, folder or hub cache)."""
     src = entry.source
-    if src.path and Path(src.path).is_dir():
+    if src.path and _holds_model(Path(src.path)):
         return True
     if src.package and package_dir(src.package) is not None:
         return True
@@ -82,16 +87,38 @@ def is_cached(entry: Entry) -> bool:
 
 
 def package_dir(spec: str) -> Path | None:
-    """The folder ``sub/dir`` inside installed package ``pkg`` for a spec ``pkg/sub/dir``, if installed."""
+    """The folder ``sub/dir`` inside installed package ``pkg`` for a spec ``pkg/sub/dir``, if installed.
+
+    Found through the installed distributions' metadata, never by importing ``pkg``: a registry is
+    data, and naming a package in it must not run that package's code (nor a module of that name
+    in the working directory)."""
+    import importlib.metadata as md
+
     name, _, sub = spec.partition("/")
-    try:
-        if importlib.util.find_spec(name) is None:
-            return None
-    except (ImportError, ValueError):
+    if not name.isidentifier():
         return None
-    root = importlib.resources.files(name)
-    folder = Path(str(root / sub)) if sub else Path(str(root))
-    return folder if folder.is_dir() else None
+    for dist_names in ([name], _distributions_of(name)):  # the usual case (same name) needs no scan
+        for dist_name in dist_names:
+            try:
+                dist = md.distribution(dist_name)
+            except md.PackageNotFoundError:
+                continue
+            folder = Path(str(dist.locate_file(f"{name}/{sub}" if sub else name)))
+            if folder.is_dir():
+                return folder
+    return None
+
+
+@functools.lru_cache(maxsize=64)
+def _distributions_of(package: str) -> list[str]:
+    """The installed distributions that ship a top-level ``package`` (read from their metadata)."""
+    import importlib.metadata as md
+
+    try:
+        return list(md.packages_distributions().get(package, []))
+    except Exception:  # a broken distribution in the environment
+        logger.debug("could not map packages to distributions", exc_info=True)
+        return []
 
 
 def _weights(names: set[str], prefix: str = "") -> list[str]:

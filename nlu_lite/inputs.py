@@ -10,7 +10,7 @@ named, unless ``errors='coerce'`` (bytes are decoded as UTF-8, other values go t
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +34,7 @@ class Inputs:
         return np.fromiter((bool(t.strip()) for t in self.texts), dtype=bool, count=len(self.texts))
 
 
-def _is_null(value: Any) -> bool:
+def is_null(value: Any) -> bool:
     if value is None or value is pd.NA or value is pd.NaT:
         return True
     if isinstance(value, float) and math.isnan(value):
@@ -47,7 +47,7 @@ def _clean(values: Iterable[Any], labels: pd.Index, errors: Errors) -> list[str]
     for pos, value in enumerate(values):
         if isinstance(value, str):
             out.append(value)
-        elif _is_null(value):
+        elif is_null(value):
             out.append("")
         elif errors == "coerce":
             if isinstance(value, (bytes, bytearray)):
@@ -62,7 +62,13 @@ def _clean(values: Iterable[Any], labels: pd.Index, errors: Errors) -> list[str]
     return out
 
 
-def _text_column(frame: pd.DataFrame, text_column: str | None) -> str:
+def _text_column(frame: pd.DataFrame, text_column: Hashable | None) -> Hashable:
+    duplicated = sorted({repr(c) for c in frame.columns[frame.columns.duplicated()]})
+    if duplicated:
+        raise InvalidInputError(
+            f"The DataFrame has more than one column named {', '.join(duplicated)}; the output could not say "
+            "which is which. Rename them first (for example df.columns = [...])."
+        )
     if text_column is not None:
         if text_column not in frame.columns:
             raise InvalidOptionError("text_column", text_column, f"one of the columns {list(frame.columns)}")
@@ -72,7 +78,7 @@ def _text_column(frame: pd.DataFrame, text_column: str | None) -> str:
     for name in frame.columns:
         col = frame[name]
         if pd.api.types.is_string_dtype(col.dtype) or col.map(lambda v: isinstance(v, str)).any():
-            return str(name) if not isinstance(name, str) else name
+            return name  # the label itself, whatever its type (0, ('a', 'b'), …)
     raise InvalidInputError(
         f"The DataFrame has no 'text' column and no column of strings (columns: {list(frame.columns)}). "
         "Name the column with text_column='...'."
@@ -81,7 +87,7 @@ def _text_column(frame: pd.DataFrame, text_column: str | None) -> str:
 
 def read_inputs(
     data: Any,
-    text_column: str | None = None,
+    text_column: Hashable | None = None,
     errors: Errors = "raise",
     keep_columns: bool = True,
 ) -> Inputs:
@@ -105,7 +111,7 @@ def read_inputs(
     if isinstance(data, (list, tuple)):
         index = pd.RangeIndex(len(data))
         return Inputs(_clean(data, index, errors), index, None, False)
-    if _is_null(data):
+    if is_null(data):
         return Inputs([""], pd.RangeIndex(1), None, True)
     if errors == "coerce" and isinstance(data, (bytes, bytearray, int, float, np.number)):
         return Inputs(_clean([data], pd.RangeIndex(1), errors), pd.RangeIndex(1), None, True)

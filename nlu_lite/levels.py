@@ -184,9 +184,11 @@ def _aligned_vectors(
     pk = enc.tokenize(units.texts)
     outk = enc.encode(pk, np.arange(len(pk.ids)), len(pk.ids), None, opts)
     assert outk.rows is not None
-    f, last, ok = _align(pk, item_unit, item_b, item_e, longest)
     dim = outk.rows.shape[1]
     blk = np.zeros((rows.n, dim), dtype=np.float32)
+    if len(pk.ids) == 0:  # this model's tokenizer made nothing of these texts: no vectors
+        return blk, np.zeros(rows.n, dtype=bool)
+    f, last, ok = _align(pk, item_unit, item_b, item_e, longest)
     if pick == "mean":
         csum = np.concatenate([np.zeros((1, dim)), np.cumsum(outk.rows, axis=0, dtype=np.float64)])
         span = (last - f + 1).astype(np.float64)[:, None]

@@ -7,7 +7,7 @@ check in ``__post_init__``; predict() takes it as a keyword and passes it on.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
@@ -64,7 +64,7 @@ class PredictOptions:
     prompt: str | None = None
     metadata: bool = False
     embedding_format: str = "array"
-    text_column: str | None = None
+    text_column: Hashable | None = None
     keep_columns: bool = True
     errors: Errors = "raise"
     token_budget: int | None = None

@@ -3,20 +3,32 @@
 Vectors stay float32 in one contiguous block per model; the ``array`` format wraps that block in
 an :class:`~nlu_lite.vectors.EmbeddingArray` column (cells read as 1-D float32 arrays, never lists
 of floats), ``expand`` makes one float32 column per dimension, ``numpy`` hands the block itself
-back for scikit-learn.  Files: parquet (vectors as
-list<float32>), CSV (vectors as JSON lists), JSON lines.
+back for scikit-learn.  Files: parquet (vectors as list<float32>), CSV (vectors as JSON lists),
+JSON lines.
+
+What the user has is never lost here:
+
+- every file is written to a temporary file beside its target and renamed over it only when
+  complete; on any failure (an exception, Ctrl-C, a full disk) the temporary is removed and an
+  existing target is left as it was;
+- a carried column (or an index level) whose name an output column takes keeps its values under
+  the name with ``_input`` appended (``_input2``, … where that is taken too), with a warning.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import tempfile
+import warnings
+from collections.abc import Hashable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nlu_lite.errors import InvalidOptionError
+from nlu_lite.errors import InvalidInputError, InvalidOptionError
 from nlu_lite.vectors import EmbeddingArray, arrow_lists
 
 if TYPE_CHECKING:
@@ -68,8 +80,7 @@ def assemble(
     if embedding_format == "array":
         for name, (block, has) in vectors.items():
             columns[name] = EmbeddingArray(block, has)
-    if index.name is None:
-        index = index.rename(INDEX_NAME)
+    index = _name_index(index, [*columns, *(carried.columns if carried is not None else ())])
     if isinstance(text_values, pd.Series):
         text_values.index = index
     frame = pd.DataFrame(columns, index=index, copy=False)
@@ -81,14 +92,56 @@ def assemble(
             )
         frame = pd.concat(parts, axis=1)
     if carried is not None:
-        for name in carried.columns:
-            key = name if name not in frame.columns else f"{name}_input"
-            frame[key] = carried[name].to_numpy()
+        renamed = free_names(carried.columns, set(frame.columns))
+        for name, key in zip(carried.columns, renamed, strict=True):
+            frame[key] = carried[name].array  # the user's own dtype (str, category, Int64, …) kept
+        _warn_renamed("column", carried.columns, renamed)
     frame.attrs.update(attrs)
     if embedding_format == "numpy":
         matrix = np.hstack([_with_nan(block, has) for block, has in vectors.values()]).astype(np.float32, copy=False)
         return frame, matrix
     return frame
+
+
+def free_names(names: Iterable[Hashable], taken: set[Hashable]) -> list[Hashable]:
+    """The user's names, each kept unless an output column (``taken``) has it; then ``_input`` is
+    appended, with a number after it where that is taken too (by output or user columns)."""
+    names = list(names)
+    used = set(taken) | set(names)
+    out: list[Hashable] = []
+    for name in names:
+        if name not in taken:
+            out.append(name)
+            continue
+        candidate, n = f"{name}_input", 2
+        while candidate in used:
+            candidate, n = f"{name}_input{n}", n + 1
+        used.add(candidate)
+        out.append(candidate)
+    return out
+
+
+def _warn_renamed(what: str, before: Iterable[Hashable], after: Iterable[Hashable]) -> None:
+    pairs = [f"{a!r} → {b!r}" for a, b in zip(before, after, strict=True) if a != b]
+    if pairs:
+        warnings.warn(
+            f"Your {what} names that the output already uses were kept under new names: {', '.join(pairs)}.",
+            UserWarning,
+            stacklevel=4,
+        )
+
+
+def _name_index(index: pd.Index, columns: list[Hashable]) -> pd.Index:
+    """The output index: ``origin_index`` where it has no name; a level whose name a column has is
+    renamed by the rule of :func:`free_names`, so the frame can be written and reset."""
+    names = list(index.names)
+    if index.nlevels == 1 and names[0] is None:
+        names = [INDEX_NAME]
+    given = [n for n in names if n is not None]
+    fixed = iter(free_names(given, set(columns)))
+    new = [next(fixed) if n is not None else None for n in names]
+    _warn_renamed("index", given, [n for n in new if n is not None])
+    return index.set_names(new) if new != list(index.names) else index
 
 
 def vector_columns(df: pd.DataFrame) -> list[str]:
@@ -119,47 +172,156 @@ def to_arrow(df: pd.DataFrame) -> Any:
             values = np.concatenate(kept) if kept else np.zeros(0, dtype=np.float32)
             arrays[str(name)] = arrow_lists(lengths, values, present)
         else:
-            arrays[str(name)] = pa.array(column.tolist()) if column.dtype == object else pa.array(column)
+            arrays[str(name)] = _arrow_column(pa, column)
     return pa.table(arrays)
 
 
+def _arrow_column(pa: Any, column: pd.Series) -> Any:
+    """A user column as Arrow: as it is where Arrow can hold it; an object column of mixed kinds
+    (ints and strings, say) as strings, each value through str(), nulls kept."""
+    if column.dtype != object:
+        return pa.array(column)
+    values = column.tolist()
+    try:
+        return pa.array(values, from_pandas=True)  # NaN in an object column is a missing value
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        from nlu_lite.inputs import is_null
+
+        return pa.array([None if is_null(v) else str(v) for v in values], type=pa.string())
+
+
 def _prepare(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy whose index levels all have names that no column has (so it can become columns)."""
     frame = df.copy()
-    frame.index.name = frame.index.name or INDEX_NAME
+    names = list(frame.index.names)
+    if frame.index.nlevels == 1:
+        names = [names[0] if names[0] is not None else INDEX_NAME]
+    else:
+        names = [n if n is not None else f"level_{i}" for i, n in enumerate(names)]
+    frame.index = frame.index.set_names(free_names(names, set(frame.columns)))
     return frame
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _umask()
+
+
+def _temp_beside(target: str | os.PathLike[str]) -> tuple[Path, Path]:
+    """(the target, a new empty temporary file in its folder)."""
+    out = Path(target).expanduser()
+    if out.is_dir():
+        raise InvalidOptionError("path", str(target), "a file path, not a folder")
+    folder = out.parent if str(out.parent) else Path(".")
+    if not folder.is_dir():
+        raise InvalidOptionError("path", str(target), f"a path in an existing folder ({folder} does not exist)")
+    fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=folder)
+    os.close(fd)
+    return out, Path(name)
+
+
+def _commit(tmp: Path, out: Path) -> None:
+    """Rename the finished temporary over the target (keeping an existing target's permissions)."""
+    mode = out.stat().st_mode & 0o777 if out.exists() else 0o666 & ~_UMASK
+    os.chmod(tmp, mode)
+    os.replace(tmp, out)
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
+    """A temporary path beside ``target``; renamed over it when the block ends normally, removed
+    (and ``target`` left as it was) when it raises, whatever it raises."""
+    out, tmp = _temp_beside(target)
+    try:
+        yield tmp
+        _commit(tmp, out)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
 class ParquetStream:
-    """Writes DataFrames to one parquet file as they come, a row group each."""
+    """Writes DataFrames to one parquet file as they come, a row group each, into a temporary
+    file that replaces ``path`` only when the stream closes without an error.
+
+    The schema is fixed by the first frame (a column that is all null there is declared as
+    nullable strings, and later values are written as strings); a later frame whose column cannot
+    be cast to it is refused with an
+    :class:`InvalidInputError` naming the column, and nothing reaches ``path``."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path).expanduser()
         self.writer: Any = None
         self.schema: Any = None
         self.rows = 0
+        self._tmp: Path | None = None
 
     def write(self, df: pd.DataFrame) -> None:
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
         table = to_arrow(_prepare(df))
         if self.writer is None:
-            self.schema = table.schema
-            self.writer = pq.ParquetWriter(self.path, self.schema)
-        elif table.schema != self.schema:
+            # a column with no value yet says nothing of its type: nullable strings
+            fields = [
+                pa.field(f.name, pa.string()) if table.num_rows and col.null_count == table.num_rows else f
+                for f, col in zip(table.schema, table.columns, strict=True)
+            ]
+            self.schema = pa.schema(fields, metadata=table.schema.metadata)
             table = table.cast(self.schema)
+            assert self._tmp is not None, "use ParquetStream as a context manager"
+            self.writer = pq.ParquetWriter(self._tmp, self.schema)
+        elif table.schema != self.schema:
+            table = self._conform(table)
         self.writer.write_table(table)
         self.rows += table.num_rows
 
+    def _conform(self, table: Any) -> Any:
+        import pyarrow as pa
+
+        if table.schema.names != self.schema.names:
+            raise InvalidInputError(
+                f"This chunk has the columns {table.schema.names}, the first had {self.schema.names}; every chunk "
+                f"written to {self.path} must have the same columns. Nothing was written there."
+            )
+        columns = []
+        for field, column in zip(self.schema, table.columns, strict=True):
+            try:
+                columns.append(column.cast(field.type))
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+                raise InvalidInputError(
+                    f"Column {field.name!r} holds {column.type} values in this chunk but {field.type} in the first; "
+                    f"parquet needs one type per column. Convert it first (e.g. df[{field.name!r}].astype(str)). "
+                    f"Nothing was written to {self.path}."
+                ) from None
+        return pa.Table.from_arrays(columns, schema=self.schema)
+
     def __enter__(self) -> ParquetStream:
+        self.path, self._tmp = _temp_beside(self.path)
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        if self.writer is not None:
-            self.writer.close()
+    def __exit__(self, exc_type: Any, *exc: Any) -> None:
+        """Complete: the temporary replaces the target.  An error, or no frame at all: the
+        temporary goes, and the target stays as it was."""
+        assert self._tmp is not None
+        try:
+            if self.writer is not None:
+                self.writer.close()
+            if exc_type is None and self.writer is not None:
+                _commit(self._tmp, self.path)
+        finally:
+            with contextlib.suppress(OSError):
+                self._tmp.unlink()
 
 
 def write_frame(df: pd.DataFrame, path: str | Path) -> Path:
-    """Write ``df`` by the file's suffix; the index is kept as a column named ``origin_index``."""
+    """Write ``df`` by the file's suffix (atomically); the index is kept as columns
+    (``origin_index`` where it has no name)."""
     out = Path(path).expanduser()
     suffix = out.suffix.lower()
     if suffix not in FORMATS:
@@ -175,8 +337,9 @@ def write_frame(df: pd.DataFrame, path: str | Path) -> Path:
             frame[name] = [None if v is None else json.dumps(v) for v in values]
         else:
             frame[name] = values
-    if suffix == ".csv":
-        frame.to_csv(out, index=False)
-    else:
-        frame.to_json(out, orient="records", lines=True, force_ascii=False)
+    with atomic_path(out) as tmp:
+        if suffix == ".csv":
+            frame.to_csv(tmp, index=False)
+        else:
+            frame.to_json(tmp, orient="records", lines=True, force_ascii=False)
     return out

@@ -12,7 +12,7 @@ import itertools
 import logging
 import os
 import platform
-from collections.abc import Iterator, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -129,7 +129,7 @@ class Pipeline:
         prompt: str | None = None,
         metadata: bool = False,
         embedding_format: EmbeddingFormat = "array",
-        text_column: str | None = None,
+        text_column: Hashable | None = None,
         keep_columns: bool = True,
         errors: Errors = "raise",
         token_budget: int | None = None,
@@ -233,8 +233,10 @@ class Pipeline:
         """predict() in chunks of ``chunk_rows`` input rows, yielding one DataFrame per chunk.
 
         ``data`` may be anything predict() takes, or any iterable of strings (a generator, an open
-        text file: one text per line), so a corpus larger than memory streams through; rows of a
-        plain iterable are labelled by their running position.  Options are predict()'s.
+        text file: one text per line, without its ``\n`` or ``\r\n``), so a corpus larger than
+        memory streams through; rows of a plain iterable are labelled by their running position.
+        Open a file with ``newline='\n'`` to end lines at ``\n`` only, as the command line does
+        (Python's default also ends them at a lone ``\r``).  Options are predict()'s.
         """
         import pandas as pd
 
@@ -254,7 +256,7 @@ class Pipeline:
         iterator = iter(data)
         start = 0
         while True:
-            values = [v.rstrip("\n") if isinstance(v, str) else v for v in itertools.islice(iterator, chunk_rows)]
+            values = [_line(v) for v in itertools.islice(iterator, chunk_rows)]
             if not values:
                 return
             yield self.predict(
@@ -342,6 +344,13 @@ def restore(entries: tuple[Entry, ...], device: str, dtype: str) -> Pipeline:
             pipe = build(entries, device, dtype)
             scale.keep_built(key, pipe)
         return pipe
+
+
+def _line(value: Any) -> Any:
+    """A line read from a file without its line end (``\n`` or ``\r\n``), as the CLI reads one."""
+    if isinstance(value, str) and value.endswith("\n"):
+        return value[:-2] if value.endswith("\r\n") else value[:-1]
+    return value
 
 
 class _Progress:

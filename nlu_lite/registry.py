@@ -174,7 +174,22 @@ _FILE_KEYS = {"family", "defaults", "models", "no_equivalent"}
 
 
 class _StrictLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that refuses a mapping with the same key twice."""
+    """``yaml.SafeLoader`` that refuses a mapping with the same key twice, and aliases of lists or
+    mappings: an alias may repeat a plain value (``*glove`` for a shared explanation), but nested
+    aliases of collections let a few hundred bytes expand into gigabytes."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            target = self.anchors.get(event.anchor)
+            if target is not None and not isinstance(target, yaml.ScalarNode):
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    "aliases of lists or mappings (*name) are not allowed in a registry file",
+                    getattr(event, "start_mark", None),
+                )
+        return super().compose_node(parent, index)
 
 
 def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
@@ -182,7 +197,7 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
         if key in seen:
-            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {_preview(key)}", key_node.start_mark)
         seen.add(key)
     return loader.construct_mapping(node, deep=deep)
 
@@ -198,13 +213,19 @@ def _check_type(file: Path, path: str, value: Any, types: tuple[type, ...]) -> N
         ok = isinstance(value, types)
     if not ok:
         names = " or ".join(t.__name__ for t in types)
-        raise RegistryError(file, path, f"expected {names}, got {type(value).__name__} {value!r}")
+        raise RegistryError(file, path, f"expected {names}, got {type(value).__name__} {_preview(value)}")
+
+
+def _preview(value: Any, limit: int = 60) -> str:
+    """A value as shown in an error: its repr, cut short."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _choice(file: Path, path: str, value: str, allowed: Iterable[str]) -> None:
     allowed = tuple(allowed)
     if value not in allowed:
-        raise RegistryError(file, path, f"{value!r} is not one of {', '.join(allowed)}")
+        raise RegistryError(file, path, f"{_preview(value)} is not one of {', '.join(allowed)}")
 
 
 def _parse_source(file: Path, path: str, raw: Mapping[str, Any]) -> Source:
@@ -218,17 +239,17 @@ def _parse_source(file: Path, path: str, raw: Mapping[str, Any]) -> Source:
         raise RegistryError(file, path, "a source needs at least one of hf, package or path")
     if src.hf:
         if not _HF_REPO.match(src.hf):
-            raise RegistryError(file, f"{path}.hf", f"{src.hf!r} is not a Hugging Face repository id")
+            raise RegistryError(file, f"{path}.hf", f"{_preview(src.hf)} is not a Hugging Face repository id")
         if src.verified:
             if src.revision is None or not _HEX40.match(src.revision):
                 raise RegistryError(
                     file,
                     f"{path}.revision",
-                    f"{src.revision!r} is not a 40-hex commit; pin a commit of the repository's main "
+                    f"{_preview(src.revision)} is not a 40-hex commit; pin a commit of the repository's main "
                     "branch, or mark the source 'verified: false'",
                 )
         elif src.revision is not None and not _HEX40.match(src.revision):
-            raise RegistryError(file, f"{path}.revision", f"{src.revision!r} is not a 40-hex commit")
+            raise RegistryError(file, f"{path}.revision", f"{_preview(src.revision)} is not a 40-hex commit")
     elif src.revision is not None:
         raise RegistryError(file, f"{path}.revision", "a revision only makes sense with hf")
     if src.path is not None:
@@ -261,14 +282,16 @@ def _parse_entry(file: Path, path: str, raw: Any, defaults: Mapping[str, Any], f
     spelling = merged["spelling"]
     if not _SPELLING.match(spelling):
         raise RegistryError(
-            file, f"{path}.spelling", f"{spelling!r} does not follow <lang>.<task>[.<family>.<variant>]"
+            file, f"{path}.spelling", f"{_preview(spelling)} does not follow <lang>.<task>[.<family>.<variant>]"
         )
     language = merged["language"]
     if spelling.split(".", 1)[0] != language:
-        raise RegistryError(file, f"{path}.spelling", f"{spelling!r} does not start with its language {language!r}")
+        raise RegistryError(
+            file, f"{path}.spelling", f"{_preview(spelling)} does not start with its language {_preview(language)}"
+        )
     _choice(file, f"{path}.task", merged["task"], TASKS)
     if spelling.split(".")[1] != merged["task"]:
-        raise RegistryError(file, f"{path}.spelling", f"{spelling!r} does not name its task {merged['task']!r}")
+        raise RegistryError(file, f"{path}.spelling", f"{_preview(spelling)} does not name its task {merged['task']!r}")
     _choice(file, f"{path}.output_level", merged.get("output_level", "token"), OUTPUT_LEVELS)
     _choice(file, f"{path}.word_pooling", merged.get("word_pooling", "first"), WORD_POOLINGS)
     _choice(file, f"{path}.pooling", merged.get("pooling", "mean"), SENTENCE_POOLINGS)
@@ -280,7 +303,7 @@ def _parse_entry(file: Path, path: str, raw: Any, defaults: Mapping[str, Any], f
     aliases = merged.get("aliases", [])
     for i, alias in enumerate(aliases):
         if not isinstance(alias, str) or not _ALIAS.match(alias):
-            raise RegistryError(file, f"{path}.aliases[{i}]", f"{alias!r} is not a dotted name")
+            raise RegistryError(file, f"{path}.aliases[{i}]", f"{_preview(alias)} is not a dotted name")
     merged["aliases"] = tuple(aliases)
     merged["source"] = _parse_source(file, f"{path}.source", merged["source"])
     stated = frozenset(merged) - {"spelling", "source"}
@@ -296,7 +319,9 @@ def parse_file(file: Path) -> tuple[list[Entry], dict[str, str]]:
         with open(file, encoding="utf-8") as fh:
             doc = yaml.load(fh, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
-        raise RegistryError(file, None, f"not valid YAML: {exc}") from None
+        raise RegistryError(file, None, f"not valid YAML: {str(exc)[:500]}") from None
+    except UnicodeDecodeError as exc:
+        raise RegistryError(file, None, f"not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     except OSError as exc:
         raise RegistryError(file, None, f"cannot be read: {exc.strerror}") from None
     if doc is None:

@@ -1,0 +1,436 @@
+"""Nothing a user has is lost at the edges: files written atomically, user columns never
+overwritten, every pandas shape read, the registry never runs code.  Fault injection: failures
+at many points while writing, a full disk, and random DataFrames."""
+
+from __future__ import annotations
+
+import errno
+import os
+import sys
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import nlu_lite
+from nlu_lite.errors import InvalidInputError, ModelUnavailableError, RegistryError
+
+COL = "en_embed_tests_tiny_embeddings"
+LEVELS = ("token", "sub_token", "sentence", "document")
+
+
+def _leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".part"))
+
+
+def _lines(n: int, fail_at: int | None = None, error: type[BaseException] = RuntimeError):
+    for i in range(n):
+        if i == fail_at:
+            raise error(f"failed at row {i}")
+        yield f"line {i} of the corpus. A second sentence."
+
+
+# --- atomic outputs ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fail_at", [0, 1, 4, 5, 9, 17, 29])
+@pytest.mark.parametrize("error", [RuntimeError, KeyboardInterrupt])
+def test_integrity_interrupted_parquet_stream_leaves_the_old_file(tiny, tmp_path, fail_at, error):
+    pytest.importorskip("pyarrow")
+    target = tmp_path / "out.parquet"
+    assert tiny.predict_to_parquet(_lines(30), target, chunk_rows=5, progress=False) > 0
+    before = target.read_bytes()
+    with pytest.raises(error):
+        tiny.predict_to_parquet(_lines(30, fail_at, error), target, chunk_rows=5, progress=False)
+    assert target.read_bytes() == before
+    assert _leftovers(tmp_path) == []
+
+
+def test_integrity_full_disk_leaves_no_fragment(tiny, tmp_path, monkeypatch):
+    pq = pytest.importorskip("pyarrow.parquet")
+    target = tmp_path / "out.parquet"
+    calls = {"n": 0}
+    original = pq.ParquetWriter.write_table
+
+    def full_disk(self, table, *a, **k):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return original(self, table, *a, **k)
+
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", full_disk)
+    with pytest.raises(OSError, match="No space"):
+        tiny.predict_to_parquet(_lines(30), target, chunk_rows=5, progress=False)
+    assert not target.exists() and _leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("suffix", ["csv", "jsonl", "parquet"])
+@pytest.mark.parametrize("fail_at_byte", [0, 1, 100, 1000])
+def test_integrity_writer_failing_at_byte_k_keeps_the_target(tiny, tmp_path, monkeypatch, suffix, fail_at_byte):
+    """A writer that dies after k bytes (a full disk mid-file): the earlier result survives whole."""
+    pytest.importorskip("pyarrow")
+    from nlu_lite.output import write_frame
+
+    df = tiny.predict(["I love NLP", "Second text here."])
+    target = tmp_path / f"out.{suffix}"
+    write_frame(df, target)
+    before = target.read_bytes()
+    real_open = open
+
+    class Failing:
+        def __init__(self, fh):
+            self.fh, self.written = fh, 0
+
+        def write(self, data):
+            if self.written + len(data) > fail_at_byte:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            self.written += len(data)
+            return self.fh.write(data)
+
+        def __getattr__(self, name):
+            return getattr(self.fh, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.fh.close()
+
+    def failing_open(file, mode="r", *a, **k):
+        fh = real_open(file, mode, *a, **k)
+        return Failing(fh) if ("w" in mode and str(file).endswith(".part")) else fh
+
+    monkeypatch.setattr("builtins.open", failing_open)
+    if suffix == "parquet":
+        import pyarrow.parquet as pq
+
+        real_writer = pq.ParquetWriter.write_table
+
+        def failing_write(self, table, *a, **k):
+            if fail_at_byte < 10_000:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return real_writer(self, table, *a, **k)
+
+        monkeypatch.setattr(pq.ParquetWriter, "write_table", failing_write)
+    with pytest.raises(OSError):
+        write_frame(tiny.predict(["other", "texts", "entirely"]), target)
+    monkeypatch.undo()
+    assert target.read_bytes() == before
+    assert _leftovers(tmp_path) == []
+
+
+def test_integrity_parquet_schema_from_first_chunk(tiny, tmp_path):
+    """A column that is all null in the first chunk, or mixes ints and strings, streams whole."""
+    pq = pytest.importorskip("pyarrow.parquet")
+    n = 12
+    frame = pd.DataFrame(
+        {
+            "text": [f"text {i}" for i in range(n)],
+            "late": [None] * 5 + [f"v{i}" for i in range(5, n)],
+            "mixed": [i if i % 2 else f"s{i}" for i in range(n)],
+        }
+    )
+    target = tmp_path / "out.parquet"
+    rows = tiny.predict_to_parquet(frame, target, chunk_rows=5, output_level="document", progress=False)
+    table = pq.read_table(target)
+    assert rows == table.num_rows == n
+    assert table.column("late").to_pylist() == [None] * 5 + [f"v{i}" for i in range(5, n)]
+    assert table.column("mixed").to_pylist() == [str(i) if i % 2 else f"s{i}" for i in range(n)]
+    # a later chunk that cannot be cast is refused by name, and nothing reaches the target
+    bad = pd.DataFrame({"text": [f"t{i}" for i in range(10)], "num": [1.5] * 5 + [[1, 2]] * 5})
+    with pytest.raises(InvalidInputError, match="'num'"):
+        tiny.predict_to_parquet(bad, tmp_path / "bad.parquet", chunk_rows=5, output_level="document", progress=False)
+    assert not (tmp_path / "bad.parquet").exists() and _leftovers(tmp_path) == []
+
+
+# --- user columns and index ----------------------------------------------------------------
+
+
+def _output_columns(tiny, level: str, **options) -> list[str]:
+    df = tiny.predict("I love NLP. Yes.", output_level=level, **options)
+    return list(df.columns)
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("extras", [{}, {"positions": True}, {"metadata": True}, {"positions": True, "metadata": True}])
+def test_integrity_carried_columns_are_never_overwritten(tiny, level, extras):
+    from nlu_lite.output import free_names
+
+    outputs = _output_columns(tiny, level, **extras)
+    user = {name: [f"mine-{name}-0", f"mine-{name}-1"] for name in outputs}
+    user.update({f"{name}_input": [f"also-{name}-0", f"also-{name}-1"] for name in outputs})
+    frame = pd.DataFrame({"text": ["I love NLP. Yes.", "Another one."], **user}, index=["a", "b"])
+    with pytest.warns(UserWarning, match="kept under new names"):
+        df = tiny.predict(frame, output_level=level, **extras)
+    renamed = dict(zip(user, free_names(list(user), set(outputs)), strict=True))
+    assert renamed[outputs[0]] == f"{outputs[0]}_input2"  # '<name>_input' is the user's too
+    for name, values in user.items():
+        got = df[renamed[name]].groupby(level=0).first()
+        assert list(got.loc[["a", "b"]]) == values, name
+    # the output columns hold nlu_lite's values, not the user's
+    assert list(df.columns[: len(outputs)]) == outputs
+    assert not df[level].astype(str).str.startswith("mine-").any()
+
+
+def test_integrity_index_named_like_an_output_column(tiny, tmp_path):
+    pytest.importorskip("pyarrow")
+    frame = pd.DataFrame({"text": ["a b", "c"]}, index=pd.Index([10, 20], name="token"))
+    with pytest.warns(UserWarning, match="token_input"):
+        df = tiny.predict(frame)
+    assert df.index.name == "token_input" and list(df.index) == [10, 10, 20]
+    from nlu_lite.output import write_frame
+
+    for suffix in ("parquet", "csv", "jsonl"):
+        write_frame(df, tmp_path / f"o.{suffix}")
+    both = pd.DataFrame({"id": [7, 8], "text": ["a b", "c"]}).set_index("id", drop=False)
+    df = tiny.predict(both)
+    assert list(df["id"]) == [7, 7, 8] and list(df.index) == [7, 7, 8]
+    for suffix in ("parquet", "csv", "jsonl"):
+        write_frame(df, tmp_path / f"p.{suffix}")
+    back = pd.read_parquet(tmp_path / "p.parquet")
+    assert list(back["id"]) == [7, 7, 8] and "id_input" in back.columns
+
+
+def test_integrity_multiindex_rows_are_kept(tiny):
+    index = pd.MultiIndex.from_tuples([("x", 1), ("y", 2)], names=["doc", "part"])
+    series = pd.Series(["a b", "c"], index=index)
+    df = tiny.predict(series)
+    assert list(df.index) == [("x", 1), ("x", 1), ("y", 2)] and list(df.index.names) == ["doc", "part"]
+    frame = pd.DataFrame({"text": ["a b", None], "n": [1, 2]}, index=index)
+    out = tiny.predict(frame, output_level="document")
+    assert list(out.index) == [("x", 1), ("y", 2)] and list(out["n"]) == [1, 2]
+
+
+def test_integrity_column_labels_of_any_kind(tiny):
+    df = tiny.predict(pd.DataFrame([["a b", 1]]))  # integer labels: the first string column
+    assert list(df["token"]) == ["a", "b"] and list(df[1]) == [1, 1]
+    with pytest.raises(InvalidInputError, match="more than one column named 'text'"):
+        tiny.predict(pd.DataFrame([["a", "b"]], columns=["text", "text"]))
+
+
+@pytest.mark.parametrize("dtype", ["category", "string", "string[pyarrow]", object])
+def test_integrity_text_dtypes(tiny, dtype):
+    if dtype == "string[pyarrow]":
+        pytest.importorskip("pyarrow")
+    series = pd.Series(["a b", None, "c"], dtype=dtype)
+    df = tiny.predict(series)
+    assert list(df.index) == [0, 0, 1, 2] and list(df["token"]) == ["a", "b", "", "c"]
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_integrity_two_models_when_one_makes_no_pieces(family_pair, level):
+    """A byte-level BPE model and a BERT model on text that BERT's normaliser removes whole."""
+    bpe = family_pair.encoders[0]
+    assert len(bpe.tokenize(["\u200b"]).ids) > 0 and len(family_pair.encoders[1].tokenize(["\u200b"]).ids) == 0
+    df = family_pair.predict(["\u200b", "\u200b\u200b"], output_level=level)
+    assert sorted(set(df.index)) == [0, 1]
+    assert df[COL].isna().all()  # the BERT model has no vector for text it reads as nothing
+
+
+# --- the command line reads lines as predict_iter does -------------------------------------
+
+BREAKS = ["\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029", "\r"]
+
+
+def test_integrity_cli_lines_are_rows(tmp_path, capsys):
+    pytest.importorskip("pyarrow")
+    from nlu_lite.cli import main, split_lines
+
+    lines = [f"line{i} with{b}inside" for i, b in enumerate(BREAKS)] + ["last\r"]
+    data = ("\n".join(lines[:-1]) + "\r\n" + lines[-1] + "\n").encode()
+    assert split_lines(data, "x") == [*lines[:-2], lines[-2], "last\r"[:-1]]
+    (tmp_path / "in.txt").write_bytes(data)
+    out = tmp_path / "o.parquet"
+    assert main(["predict", "--file", str(tmp_path / "in.txt"), "--level", "document", "--out", str(out)]) == 0
+    back = pd.read_parquet(out)
+    assert list(back["origin_index"]) == list(range(len(lines)))
+    for i, b in enumerate(BREAKS):
+        assert back["document"][i] == f"line{i} with{b}inside"
+    with (tmp_path / "in.txt").open(newline="\n") as fh:  # predict_iter over the same file agrees
+        frames = list(nlu_lite.load().predict_iter(fh, output_level="document", progress=False))
+    together = pd.concat(frames)
+    assert list(together.index) == list(range(len(lines)))
+    assert list(together["document"]) == list(back["document"])
+
+
+def test_integrity_cli_invalid_utf8_is_one_line(tmp_path, capsys):
+    from nlu_lite.cli import main
+
+    (tmp_path / "bad.txt").write_bytes(b"fine\n\xff\xfe broken\n")
+    assert main(["predict", "--file", str(tmp_path / "bad.txt")]) == 2
+    err = capsys.readouterr().err
+    assert "bad.txt is not UTF-8" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+# --- the registry is data ------------------------------------------------------------------
+
+EVIL_ENTRY = """\
+family: evil
+defaults: {{language: en, licence: mit, description: d, dimension: 32, layers: 3, task: embed}}
+models:
+  - {{spelling: en.embed.evil.{name}, source: {{package: {name}/model}}}}
+"""
+
+
+@pytest.mark.parametrize("kind", ["module", "package"])
+def test_integrity_listing_never_imports_a_named_package(tmp_path, monkeypatch, kind):
+    marker = tmp_path / "imported"
+    code = f"open({str(marker)!r}, 'w').write('ran')\n"
+    name = f"nlu_lite_evil_{kind}"
+    if kind == "module":
+        (tmp_path / f"{name}.py").write_text(code)
+    else:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "__init__.py").write_text(code)
+        (tmp_path / name / "model").mkdir()
+    reg = tmp_path / "reg"
+    reg.mkdir()
+    (reg / "evil.yaml").write_text(EVIL_ENTRY.format(name=name))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("NLU_LITE_REGISTRY", str(reg))
+    listing = nlu_lite.models(f"*{name}*")
+    assert len(listing) == 1 and not listing["cached"].item()
+    nlu_lite.info(f"en.embed.evil.{name}")
+    with pytest.raises(ModelUnavailableError):
+        nlu_lite.load(f"en.embed.evil.{name}")
+    assert not marker.exists()
+    assert name not in sys.modules
+
+
+def test_integrity_yaml_alias_bomb_is_refused_quickly(tmp_path):
+    from nlu_lite.registry import parse_file
+
+    bomb = ["a: &a [x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 10):
+        bomb.append(f"{chr(97 + i)}: &{chr(97 + i)} [" + ", ".join([f"*{chr(96 + i)}"] * 9) + "]")
+    bomb.append("models: [*j]")
+    (tmp_path / "bomb.yaml").write_text("\n".join(bomb))
+    assert (tmp_path / "bomb.yaml").stat().st_size < 1000
+    with pytest.raises(RegistryError, match="aliases") as info:
+        parse_file(tmp_path / "bomb.yaml")
+    assert len(str(info.value)) < 1000
+
+
+def test_integrity_registry_errors_cut_values_and_name_bad_bytes(tmp_path):
+    from nlu_lite.registry import parse_file
+
+    long_value = "x" * 10_000
+    (tmp_path / "long.yaml").write_text(
+        "family: f\nmodels:\n  - {spelling: en.embed.f.g, task: embed, language: en, licence: m, "
+        f"description: d, dimension: {long_value}, layers: 1, source: {{hf: a/b, revision: {'0' * 40}}}}}\n"
+    )
+    with pytest.raises(RegistryError) as info:
+        parse_file(tmp_path / "long.yaml")
+    assert len(str(info.value)) < 400
+    (tmp_path / "bytes.yaml").write_bytes(b"family: f\nmodels: []\n# \xff\xfe\n")
+    with pytest.raises(RegistryError, match=r"bytes\.yaml.*UTF-8"):
+        parse_file(tmp_path / "bytes.yaml")
+
+
+@pytest.mark.parametrize("revision", ["../../..", "main/../../x", "x:y", "..", "x" * 300, "refs/../../etc"])
+def test_integrity_hf_revisions_cannot_leave_the_cache(revision):
+    with pytest.raises(ModelUnavailableError, match="commit hash"):
+        nlu_lite.load(f"hf:org/name@{revision}")
+
+
+def test_integrity_a_path_without_a_model_is_not_cached(tmp_path, monkeypatch):
+    reg = tmp_path / "reg"
+    reg.mkdir()
+    (reg / "p.yaml").write_text(
+        "family: p\ndefaults: {language: en, licence: m, description: d, dimension: 8, layers: 1, task: embed}\n"
+        "models:\n  - {spelling: en.embed.p.etc, source: {path: /etc}}\n"
+    )
+    monkeypatch.setenv("NLU_LITE_REGISTRY", str(reg))
+    assert not nlu_lite.models("en.embed.p.etc")["cached"].item()
+
+
+# --- random DataFrames ----------------------------------------------------------------------
+
+OUTPUT_NAMES = ["token", "sentence_id", "begin", "end", "pieces", "input_pieces", COL, "token_input", "origin_index"]
+names = st.one_of(st.sampled_from(OUTPUT_NAMES), st.text(min_size=1, max_size=6), st.integers(0, 3))
+cell_text = st.one_of(st.none(), st.text(max_size=12), st.sampled_from(["I love NLP", "a b. c d", " "]))
+cell_other = st.one_of(st.none(), st.integers(-5, 5), st.text(max_size=4), st.floats(allow_nan=True))
+
+
+@st.composite
+def frames(draw):
+    n = draw(st.integers(1, 5))
+    extra = draw(st.lists(names, max_size=4, unique_by=lambda x: (type(x).__name__, x)))
+    extra = [c for c in extra if c not in ("text", "row_id")]
+    data = {"text": draw(st.lists(cell_text, min_size=n, max_size=n)), "row_id": list(range(n))}
+    for c in extra:
+        data[c] = draw(st.lists(cell_other, min_size=n, max_size=n))
+    frame = pd.DataFrame(data)
+    kind = draw(st.sampled_from(["range", "str", "dup", "multi", "named"]))
+    if kind == "str":
+        frame.index = [f"r{i}" for i in range(n)]
+    elif kind == "dup":
+        frame.index = [0] * n
+    elif kind == "multi":
+        frame.index = pd.MultiIndex.from_arrays([list(range(n)), ["k"] * n], names=["i", draw(names)])
+    elif kind == "named":
+        frame.index = pd.Index(range(n), name=draw(names))
+    if draw(st.booleans()):
+        frame["text"] = frame["text"].astype(draw(st.sampled_from(["string", "category", object])))
+    return frame
+
+
+def _same(a, b) -> bool:
+    if not isinstance(b, str) and pd.isna(b):
+        return not isinstance(a, str) and pd.isna(a)
+    return a == b
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
+@given(frame=frames(), level=st.sampled_from(LEVELS), positions=st.booleans(), metadata=st.booleans())
+def test_integrity_random_frames_keep_every_row_and_value(tiny, frame, level, positions, metadata):
+    from nlu_lite.output import free_names
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        df = tiny.predict(frame, output_level=level, positions=positions, metadata=metadata)
+    carried = [c for c in frame.columns if c != "text"]
+    outputs = set(_output_columns(tiny, level, positions=positions, metadata=metadata))
+    renamed = dict(zip(carried, free_names(carried, outputs), strict=True))
+    rows = df[renamed["row_id"]].tolist()
+    # every input row comes back, in input order, with its own index labels
+    assert sorted(set(rows)) == list(range(len(frame))) and rows == sorted(rows)
+    assert list(df.index) == [frame.index[r] for r in rows]
+    # carried values unchanged, under their own name or the documented new one
+    for original, name in renamed.items():
+        got = df[name].tolist()
+        want = [frame[original].iloc[r] for r in rows]
+        assert all(_same(a, b) for a, b in zip(got, want, strict=True)), (original, name)
+    # nlu_lite's own columns are nlu_lite's
+    assert set(outputs) <= set(df.columns)
+
+
+@pytest.fixture(scope="module")
+def family_pair(tmp_path_factory, tiny):
+    """A byte-level BPE (RoBERTa-style) model first, the tiny BERT second."""
+    from test_model_files import _write_family
+
+    folder = tmp_path_factory.mktemp("roberta")
+    _write_family(folder, "roberta")
+    from nlu_lite.components import load_components
+    from nlu_lite.factory import path_entry
+    from nlu_lite.pipeline import Pipeline
+
+    return Pipeline([load_components(path_entry(folder)), tiny.encoders[0].components])
+
+
+def test_integrity_umask_respected(tiny, tmp_path):
+    """Files come out with the usual permissions, not a temporary file's 0600."""
+    from nlu_lite.output import write_frame
+
+    target = tmp_path / "o.csv"
+    write_frame(tiny.predict("a"), target)
+    mask = os.umask(0)
+    os.umask(mask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~mask
