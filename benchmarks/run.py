@@ -189,6 +189,36 @@ for line in open("/proc/self/status"):
     return float(out.stdout.strip().splitlines()[-1])
 
 
+def long_text_rss(model_dir: str, level: str, chars: int = 5_000_000) -> dict[str, float]:
+    """One text of ``chars`` characters at ``level`` in a fresh process: peak RSS growth over the
+    loaded, warmed pipeline (MB), the output's own size (MB: vectors and texts), and seconds."""
+    code = f"""
+import json, sys, time
+sys.path.insert(0, {str(HERE)!r})
+import corpus, nlu_lite
+def status(key):
+    for line in open("/proc/self/status"):
+        if line.startswith(key):
+            return int(line.split()[1]) / 1024
+pipe = nlu_lite.load(path={model_dir!r})
+pipe.predict("warm up. Twice.", output_level={level!r}, progress=False)
+text = " ".join(corpus.sentences(60000))
+text = (text * ({chars} // len(text) + 1))[:{chars}]
+with open("/proc/self/clear_refs", "w") as fh:
+    fh.write("5")  # the peak starts again from here
+base = status("VmRSS:")
+t = time.perf_counter()
+df = pipe.predict(text, output_level={level!r}, progress=False)
+seconds = time.perf_counter() - t
+col = [c for c in df.columns if c.endswith("_embeddings")][0]
+out_mb = (len(df) * df[col].iloc[0].nbytes + sum(len(t) for t in df[{level!r}])) / 2**20
+print(json.dumps({{"peak_growth_mb": status("VmHWM:") - base, "output_mb": out_mb, "rows": len(df),
+                  "seconds": seconds, "text_mb": len(text) / 2**20}}))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def dask_rates(model_dir: str, texts: list[str], pieces: int) -> dict[int, float]:
     """pieces/s of predict on a dask LocalCluster of 1 and 2 worker processes (one thread each,
     distributed's default for numeric libraries), model already built on every worker."""
@@ -449,6 +479,14 @@ def main(argv: list[str] | None = None) -> int:
         r10 = stream_rss(str(small_dir), 10, base)
         results["stream_rss_mb"] = {"1x": r1, "10x": r10}
         say(f"- predict_to_parquet peak RSS: {r1:,.0f} MB for {base:,} sentences, {r10:,.0f} MB for {10 * base:,}")
+        for level in ("document", "sentence"):
+            m = long_text_rss(str(small_dir), level)
+            results[f"long_text_{level}"] = m
+            say(
+                f"- one {m['text_mb']:.1f} MB text at {level} level (small_L2_256): peak RSS growth "
+                f"{m['peak_growth_mb']:,.0f} MB ({m['peak_growth_mb'] / m['text_mb']:.0f} x the text), output "
+                f"{m['output_mb']:,.1f} MB in {m['rows']:,} rows, {m['seconds']:.0f} s"
+            )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     results["peak_rss_mb"] = peak
     say(f"- peak RSS of this benchmark process: {peak:,.0f} MB")

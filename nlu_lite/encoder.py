@@ -10,6 +10,7 @@ at token level, the first token for ``cls``/``pooler`` pooling, the pieces a win
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -88,6 +89,25 @@ def _private_backend(backend: Any) -> Any:
     own.no_truncation()
     own.encode_special_tokens = True
     return own
+
+
+# Every this many batches, free heap memory goes back to the system (glibc's malloc_trim): torch's
+# per-batch tensors of ever-changing shapes otherwise fragment the heap, and one 5 MB text at
+# sentence level peaked at ~580 MB of RSS in encode instead of ~200 MB (measured; time within 2 %).
+TRIM_EVERY = 64
+
+
+@functools.lru_cache(maxsize=1)
+def _malloc_trim() -> Callable[[int], Any] | None:
+    """glibc's malloc_trim, where the C library has it (Linux with glibc); None elsewhere."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or None)
+        return getattr(libc, "malloc_trim", None)
+    except OSError:  # pragma: no cover - no C library to load
+        return None
 
 
 @dataclass
@@ -234,11 +254,14 @@ class Encoder:
         batches: Iterable[Batch] = iter_batches(
             pieces, windows, self.prefix, self.suffix, self.pad_id, budget, opts.batch_size
         )
+        trim = _malloc_trim()
         with torch.inference_mode():
-            for batch in batches:
+            for n, batch in enumerate(batches, start=1):
                 owned = self._run_batch(batch, step)
                 if progress is not None:
                     progress(owned)
+                if trim is not None and n % TRIM_EVERY == 0:
+                    trim(0)
         module = self.head if head and layer_ids == [self.n_layers] else None
         pooled, has = step.pooler.result(normalize, module) if step.pooler is not None else (None, None)
         per_unit = np.bincount(windows.unit, minlength=pieces.n_units).astype(np.int64)
