@@ -127,29 +127,40 @@ def tokenize(backend: Any, texts: Sequence[str], segment_chars: int | None = SEG
     if _SURROGATE.search("".join(clean)):  # one scan of all texts; rewrite only if any has one
         clean = [_SURROGATE.sub("\ufffd", t) for t in clean]
     parts_ids, parts_off, parts_word, parts_unit = [], [], [], []
-    word_base = np.zeros(len(clean) + 1, dtype=np.int64)  # word ids so far, per unit
-    position = 0
+    position = chars_before = 0
     for group in _groups(_segments(clean, segment_chars), GROUP_CHARS):
         encodings = backend.encode_batch([seg for _, _, seg in group], add_special_tokens=False)
-        for (unit, shift, _), enc in zip(group, encodings, strict=True):
-            k = len(enc.ids)
-            if k == 0:
-                continue
-            parts_ids.append(np.asarray(enc.ids, dtype=np.int64))
-            parts_off.append(np.asarray(enc.offsets, dtype=np.int64).reshape(k, 2) + shift)
-            wid = enc.word_ids
-            # a piece outside any word (None) becomes a word of its own
-            if None in wid:
-                words = np.array([(-1 - position - j) if w is None else w for j, w in enumerate(wid)], dtype=np.int64)
-            else:
-                words = np.asarray(wid, dtype=np.int64)
-            known = words >= 0
-            words[known] += word_base[unit]
-            if known.any():
-                word_base[unit] = words[known].max() + 1
-            parts_word.append(words)
-            parts_unit.append(np.full(k, unit, dtype=np.int64))
-            position += k
+        counts = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
+        total = int(counts.sum())
+        if total == 0:
+            continue
+        chain = itertools.chain.from_iterable
+        ids = np.fromiter(chain(e.ids for e in encodings), dtype=np.int64, count=total)
+        offsets = np.fromiter(chain(chain(e.offsets for e in encodings)), dtype=np.int64, count=2 * total)
+        offsets = offsets.reshape(total, 2)
+        units = np.array([u for u, _, _ in group], dtype=np.int64)
+        shifts = np.array([sh for _, sh, _ in group], dtype=np.int64)
+        offsets += np.repeat(shifts, counts)[:, None]
+        raw = np.fromiter(
+            (-1 if w is None else w for w in chain(e.word_ids for e in encodings)), dtype=np.int64, count=total
+        )
+        # a piece outside any word (None) becomes a word of its own: a unique negative id
+        outside = raw < 0
+        raw[outside] = -1 - position - np.flatnonzero(outside)
+        piece_unit = np.repeat(units, counts)
+        # word ids restart in every segment: shifted by the segment's place in the stream of all
+        # characters (a segment has fewer words than characters), consecutive segments of one
+        # text never share an id, so a word never spans a cut (cuts are between words anyway)
+        lengths = np.array([len(seg) for _, _, seg in group], dtype=np.int64)
+        starts = chars_before + np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        chars_before += int(lengths.sum())
+        known = raw >= 0
+        raw[known] += np.repeat(starts, counts)[known]
+        parts_ids.append(ids)
+        parts_off.append(offsets)
+        parts_word.append(raw)
+        parts_unit.append(piece_unit)
+        position += total
     return _pieces(parts_ids, parts_off, parts_word, parts_unit, len(clean))
 
 

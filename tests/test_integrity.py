@@ -10,6 +10,7 @@ import sys
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -434,3 +435,46 @@ def test_integrity_umask_respected(tiny, tmp_path):
     mask = os.umask(0)
     os.umask(mask)
     assert target.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+# --- long texts: tokenized in segments, the same pieces ---------------------------------------
+
+
+def _backends():
+    from conftest import minilm_dir
+    from test_model_files import _bpe_tokenizer, _unigram_tokenizer
+    from transformers import AutoTokenizer
+
+    from nlu_lite.encoder import _private_backend
+
+    toks = {
+        "bert": AutoTokenizer.from_pretrained(minilm_dir()),
+        "bpe": _bpe_tokenizer(),
+        "xlnet": _unigram_tokenizer("xlnet"),
+        "albert": _unigram_tokenizer("albert"),
+    }
+    return {name: _private_backend(t.backend_tokenizer) for name, t in toks.items()}
+
+
+@pytest.mark.parametrize("segment_chars", [8, 40, 1000])
+def test_integrity_segmented_tokenization_gives_the_same_pieces(segment_chars):
+    from nlu_lite.batching import segments_agree, tokenize
+
+    text = " ".join(["I love NLP, don't you?", "New-York  has   spaces.", "Ünïcode café 東京.", "x" * 50, "end"] * 20)
+    texts = [text, "", "short one", text[:333], "\u200b" + text]
+    for name, backend in _backends().items():
+        assert segments_agree(backend), name
+        whole = tokenize(backend, texts, segment_chars=None)
+        cut = tokenize(backend, texts, segment_chars=segment_chars)
+        for field in ("ids", "begin", "end", "unit_start", "word_start", "word_unit", "unit_word_start"):
+            np.testing.assert_array_equal(getattr(whole, field), getattr(cut, field), err_msg=f"{name} {field}")
+
+
+def test_integrity_cut_points_fall_between_words():
+    from nlu_lite.batching import cut_points
+
+    text = "alpha beta  gamma\tdelta " + "x" * 100 + " omega end"
+    for size in (5, 10, 30):
+        for cut in cut_points(text, size):
+            assert text[cut] == " " and not text[cut - 1].isspace() and not text[cut + 1].isspace()
+    assert cut_points("y" * 500, 10) == []  # no space: the text stays whole
