@@ -99,6 +99,8 @@ class Entry:
     paper: str = ""
     description: str = ""
     # prompts a model's own files define (name -> prefix), and the one applied when none is asked for
+    # the John Snow Labs model NLU loads under this entry's NLU names (None: none of them)
+    nlu_model: str | None = None
     prompts: tuple[tuple[str, str], ...] = ()
     default_prompt: str | None = None
     file: str = field(default="", compare=False)
@@ -169,6 +171,7 @@ FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
     "licence": ((str,), True),
     "paper": ((str,), False),
     "description": ((str,), True),
+    "nlu_model": ((str,), False),
 }
 _FILE_KEYS = {"family", "defaults", "models", "no_equivalent"}
 
