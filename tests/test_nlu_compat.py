@@ -61,6 +61,6 @@ def test_nlu_compat_sentence_bert_is_bert_base():
 @pytest.mark.parametrize("name", ["biobert", "en.embed.biobert", "embed.biobert"])
 def test_nlu_compat_biobert_v10_is_not_replaced_by_v11(name):
     assert _nlu_names()[name] == "biobert_pubmed_base_cased"
-    with pytest.raises(NoEquivalentError, match="en.embed.biobert.base_cased_v1_1") as info:
+    with pytest.raises(NoEquivalentError, match=r"en\.embed\.biobert\.base_cased_v1_1") as info:
         nlu_lite.resolve(name)
     assert "en.embed.biobert.base_cased_v1_1" in info.value.suggestions
