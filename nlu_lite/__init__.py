@@ -11,8 +11,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from nlu_lite._version import __version__
-from nlu_lite.catalogue import info, models
+from nlu_lite._version import __version__, version
+from nlu_lite.catalogue import (
+    get_components,
+    info,
+    models,
+    print_all_languages,
+    print_all_model_kinds_for_action,
+    print_components,
+)
 from nlu_lite.errors import (
     InvalidInputError,
     InvalidOptionError,
@@ -43,11 +50,17 @@ __all__ = [
     "__version__",
     "add_registry",
     "download",
+    "get_components",
     "info",
     "load",
     "models",
+    "print_all_languages",
+    "print_all_model_kinds_for_action",
+    "print_components",
     "resolve",
+    "version",
 ]
+
 
 
 def __getattr__(name: str) -> Any:

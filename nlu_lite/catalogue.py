@@ -103,3 +103,51 @@ def info(spelling: str) -> ModelInfo:
     if entry.source.hf and entry.source.revision:
         data["cache_folder"] = str(snapshot_dir(entry.source.hf, entry.source.revision))
     return data
+
+
+# --- NLU's discovery helpers, with NLU's names -------------------------------------------------
+
+
+def _lines(lang: str = "", action: str = "") -> list[str]:
+    out = []
+    for entry in sorted(get_registry(), key=lambda e: e.spelling):
+        if (lang and entry.language != lang) or (action and entry.task != action):
+            continue
+        source = entry.source.hf or entry.source.package or entry.source.path
+        names = [entry.spelling, *(a for a in entry.aliases if "." in a and a.split(".")[0] == entry.language)]
+        for name in names:
+            out.append(f"nlu_lite.load('{name}') returns {entry.spelling} ({source}, {entry.dimension}-d)")
+    return out
+
+
+def print_components(lang: str = "", action: str = "") -> None:
+    """Every spelling (and language-prefixed alias), optionally of one language (``'en'``) and
+    action (``'embed'``, ``'embed_sentence'``), with the model it loads."""
+    print("\n".join(_lines(lang, action)))
+
+
+def print_all_languages() -> None:
+    """The languages the catalogue has models for (``xx``: multilingual)."""
+    print(", ".join(sorted({e.language for e in get_registry()})))
+
+
+def print_all_model_kinds_for_action(action: str) -> None:
+    """For each language, every model of one action (``'embed'`` or ``'embed_sentence'``)."""
+    for lang in sorted({e.language for e in get_registry() if e.task == action}):
+        print(f"For language <{lang}> nlu_lite provides the following models:")
+        print("\n".join(_lines(lang, action)))
+
+
+def get_components(
+    m_type: str = "", include_pipes: bool = False, lang: str = "", licensed: bool = False, get_all: bool = False
+) -> list[str]:
+    """Spellings whose name contains ``m_type`` (all with ``get_all``), optionally of one language.
+    ``include_pipes`` and ``licensed`` are NLU's switches for pretrained pipelines and licensed
+    models, which nlu_lite does not have: accepted, no effect."""
+    found = []
+    for entry in sorted(get_registry(), key=lambda e: e.spelling):
+        if lang and entry.language != lang:
+            continue
+        if get_all or not m_type or m_type in entry.spelling or any(m_type in a for a in entry.aliases):
+            found.append(entry.spelling)
+    return found

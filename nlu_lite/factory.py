@@ -8,6 +8,7 @@ device and precision checks hold everywhere.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import warnings
@@ -15,14 +16,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nlu_lite.components import file_max_length, quiet_transformers
-from nlu_lite.errors import ModelLoadError, ModelUnavailableError, UnknownSpellingError
+from nlu_lite.errors import InvalidOptionError, ModelLoadError, ModelUnavailableError, UnknownSpellingError
 from nlu_lite.hub import cached_snapshot, fetch, snapshot_dir
 from nlu_lite.hub import download as download_entry
 from nlu_lite.model_files import read_folder
 from nlu_lite.registry import Entry, Source, resolve
+from nlu_lite.saving import MANIFEST, read_manifest
 
 if TYPE_CHECKING:
     from nlu_lite.pipeline import Pipeline
+
+logger = logging.getLogger("nlu_lite")
 
 DEFAULT_SPELLING = "en.embed.all_minilm_l6_v2"
 HF_PREFIX = "hf:"
@@ -32,11 +36,12 @@ _REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,254}")
 def entries(spelling: str | None, path: str | os.PathLike[str] | None = None) -> list[Entry]:
     """The entries a ``load()`` call names: a folder, or one per space-separated spelling
     (registry spellings and aliases, and ``hf:org/name@revision``)."""
-    from nlu_lite.errors import InvalidOptionError
-
     if path is not None:
         if spelling is not None:
             raise InvalidOptionError("path", path, "either a spelling or path=..., not both")
+        folder = Path(path).expanduser().resolve()
+        if (folder / MANIFEST).is_file():  # written by pipe.save()
+            return read_manifest(folder)[0]
         return [path_entry(path)]
     if spelling is None:
         spelling = DEFAULT_SPELLING
@@ -46,19 +51,28 @@ def entries(spelling: str | None, path: str | os.PathLike[str] | None = None) ->
 
 
 def load(
-    spelling: str | None = None,
-    *,
+    request: str | None = None,
     path: str | os.PathLike[str] | None = None,
-    device: str = "cpu",
+    verbose: bool = False,
+    gpu: bool = False,
+    streamlit_caching: bool = False,
+    apple_silicon: bool = False,
+    get_tracer: bool = False,
+    *,
+    device: str | None = None,
     dtype: str = "float32",
 ) -> Pipeline:
     """Build a Pipeline for a spelling, several separated by spaces (as NLU allows), a local folder
-    (``path=DIR``), or any hub model (``'hf:org/name@revision'``).
+    (``path=DIR``), or any hub model (``'hf:org/name@revision'``); without a request, the offline
+    default (the packaged all-MiniLM-L6-v2).  Files come from the entry's sources in order: local
+    folder, installed package, the Hugging Face cache at the pinned revision, then a download
+    (never when HF_HUB_OFFLINE is set).  A folder or hub model is described by its own files.
 
-    Without arguments: the offline default, the packaged all-MiniLM-L6-v2.  Files come from the
-    entry's sources in order: local folder, installed package, the Hugging Face cache at the
-    pinned revision, then a download (never when HF_HUB_OFFLINE is set).  A folder or hub model is
-    described by its own files (casing, pooling, normalisation, length, prompts).
+    NLU's keywords, in NLU's order: ``verbose`` logs what is assembled (logger ``nlu_lite``);
+    ``gpu=True`` means ``device='cuda'`` (an error where torch sees no GPU); ``apple_silicon=True``
+    means ``device='mps'``; ``streamlit_caching`` and ``get_tracer`` are accepted and have no effect
+    (nlu_lite keeps no Spark session to cache or trace; in Streamlit, wrap load in
+    ``st.cache_resource``).  ``request='from_disk'`` with ``path`` is NLU's way of loading a folder.
 
     ``device``: 'cpu' (default), 'cuda', 'cuda:N', 'mps', or 'auto' (cuda > mps > cpu).
     ``dtype``: 'float32' (default), 'bfloat16' (CPUs with native support, GPUs) or 'float16'
@@ -66,7 +80,40 @@ def load(
     """
     from nlu_lite.pipeline import build
 
-    return build(tuple(entries(spelling, path)), device, dtype)
+    if request == "from_disk" and path is not None:
+        request = None
+    chosen = _device(device, gpu, apple_silicon)
+    if verbose:
+        _log_to_stderr()
+    pipe = build(tuple(entries(request, path)), chosen, dtype)
+    if request is not None:
+        pipe.nlu_ref = request
+    elif path is not None and (Path(path).expanduser() / MANIFEST).is_file():
+        pipe.nlu_ref = read_manifest(Path(path).expanduser().resolve())[1] or pipe.nlu_ref
+    if verbose:
+        for row in pipe.components:
+            logger.info("nlu_lite: %s", ", ".join(f"{k}={v}" for k, v in row.items()))
+    return pipe
+
+
+def _device(device: str | None, gpu: bool, apple_silicon: bool) -> str:
+    if gpu and apple_silicon:
+        raise InvalidOptionError("gpu", gpu, "either gpu=True (CUDA) or apple_silicon=True (MPS), not both")
+    wanted = "cuda" if gpu else ("mps" if apple_silicon else None)
+    if wanted and device not in (None, wanted):
+        raise InvalidOptionError("device", device, f"{wanted!r} or None with {'gpu' if gpu else 'apple_silicon'}=True")
+    return device or wanted or "cpu"
+
+
+def _log_to_stderr() -> None:
+    """verbose=True: INFO messages of the nlu_lite logger on stderr (once)."""
+    import logging
+
+    if not any(getattr(h, "_nlu_lite", False) for h in logger.handlers):
+        handler = logging.StreamHandler()
+        handler._nlu_lite = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
 
 
 def download(spelling: str, *, progress: bool = True, force: bool = False) -> list[Path]:

@@ -71,8 +71,16 @@ class PredictOptions:
     batch_size: int = DEFAULT_BATCH_SIZE
     overlap: float = 0.25
     progress: bool | None = None
+    # NLU's keywords (see nlu_lite.pipeline.Pipeline.predict and docs/migration.md)
+    output_path: str | None = None
+    drop_irrelevant_cols: bool = True
+    get_embeddings: bool = True
+    return_spark_df: bool = False
+    partition: int | None = None
 
     def __post_init__(self) -> None:
+        if self.output_level == "":  # NLU's default: the model's own level
+            object.__setattr__(self, "output_level", None)
         for name, allowed in (
             ("output_level", OUTPUT_LEVELS),
             ("pooling", SENTENCE_POOLINGS),
@@ -99,6 +107,10 @@ class PredictOptions:
         object.__setattr__(self, "layers", _layers(self.layers))
         if self.token_budget is not None:
             _positive_int("token_budget", self.token_budget)
+        if self.partition is not None:
+            _positive_int("partition", self.partition)
+        if self.output_path == "":  # NLU's default: no file
+            object.__setattr__(self, "output_path", None)
         _positive_int("batch_size", self.batch_size)
 
     def level_for(self, default: str) -> str:
@@ -144,6 +156,13 @@ OPTION_TABLE: tuple[tuple[str, Sequence[Any] | str, Any], ...] = (
     ("batch_size", "windows per batch at most", DEFAULT_BATCH_SIZE),
     ("overlap", "fraction of a window shared with the next", 0.25),
     ("progress", (None, True, False), "None (a bar when work looks longer than 2 s)"),
+    ("output_path", "a .parquet, .csv or .jsonl path the result is also written to (atomically)", None),
+    ("keep_stranger_features", "NLU's name for keep_columns", True),
+    ("drop_irrelevant_cols", "(True, False): False adds the input text as a 'document' column", True),
+    ("get_embeddings", (True, False), True),
+    ("return_spark_df", "(False, True): a Spark DataFrame (pyspark) instead of pandas", False),
+    ("partition", "Spark/Dask partitions to spread the work over (input partitions when None)", None),
+    ("multithread", "NLU's LightPipeline switch: accepted, no effect", True),
 )
 
 

@@ -190,7 +190,7 @@ def _arrow_column(pa: Any, column: pd.Series) -> Any:
         return pa.array([None if is_null(v) else str(v) for v in values], type=pa.string())
 
 
-def _prepare(df: pd.DataFrame) -> pd.DataFrame:
+def prepare_for_files(df: pd.DataFrame) -> pd.DataFrame:
     """A copy whose index levels all have names that no column has (so it can become columns)."""
     frame = df.copy()
     names = list(frame.index.names)
@@ -265,7 +265,7 @@ class ParquetStream:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        table = to_arrow(_prepare(df))
+        table = to_arrow(prepare_for_files(df))
         if self.writer is None:
             # a column with no value yet says nothing of its type: nullable strings
             fields = [
@@ -330,7 +330,7 @@ def write_frame(df: pd.DataFrame, path: str | Path) -> Path:
         with ParquetStream(out) as stream:
             stream.write(df)
         return out
-    frame = _prepare(df).reset_index()
+    frame = prepare_for_files(df).reset_index()
     for name in vector_columns(frame):
         values = [None if v is None else np.asarray(v).tolist() for v in frame[name]]
         if suffix == ".csv":

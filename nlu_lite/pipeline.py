@@ -13,6 +13,7 @@ import logging
 import os
 import platform
 from collections.abc import Hashable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -60,6 +61,7 @@ class Pipeline:
         self.encoders = [Encoder(c, self.device, compute) for c in components]
         self.recipe = scale.recipe_key(tuple(c.entry for c in components), str(device), dtype)
         scale.remember(self)
+        self.nlu_ref = " ".join(e.entry.spelling for e in self.encoders)  # NLU's name for the request
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickles as its recipe (entries, device, dtype), never the weights: a Dask or Spark worker
@@ -101,15 +103,48 @@ class Pipeline:
             f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
         )
 
-    def print_info(self) -> None:
-        """Print the loaded models and every predict() option with its values and default."""
+    @property
+    def components(self) -> list[dict[str, Any]]:
+        """The loaded models, one dict each (spelling, source, revision, dimension, pooling, …)."""
+        return self._describe()
+
+    def print_info(self, minimal: bool = True) -> None:
+        """Print the loaded models and every predict() option with its values and default;
+        ``minimal=False`` adds where each model setting came from (registry, model files, default)."""
         for r in self._describe():
             print(", ".join(f"{k}: {v}" for k, v in r.items()))
+            if not minimal:
+                enc = next(e for e in self.encoders if e.entry.spelling == r["spelling"])
+                for key, source in enc.entry.settings_from:
+                    print(f"  {key:<16} {getattr(enc.entry, key, None)!r}  (from {source})")
         first = self.encoders[0].entry
         defaults = {"output_level": first.output_level, "pooling": first.pooling, "word_pooling": first.word_pooling}
         print(f"device: {self.device}, dtype: {self.dtype}")
         print("predict() options:")
         print("\n".join(describe_options(defaults)))
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the pipeline to a folder that ``nlu_lite.load(path=...)`` reads back with no
+        network: each model's weights and tokenizer, its sentence-transformers modules, and a
+        manifest (``nlu_lite.json``, plain data) with every setting, so the vectors are the same."""
+        from nlu_lite.saving import save_pipeline
+
+        return save_pipeline(self, path)
+
+    def predict_embeds(
+        self, data: Any, multithread: bool = True, return_spark_df: bool = False, partition: int | None = None
+    ) -> Any:
+        """NLU's ``predict_embeds``: one vector per input (document level, the model's pooling),
+        as a list of float lists in input order; None for an empty input.  With
+        ``return_spark_df=True``, a Spark DataFrame with one ``embeddings`` column."""
+        df = self.predict(data, "document", return_spark_df=False, partition=partition, progress=False)
+        column = self.encoders[0].entry.column
+        vectors = [None if v is None else [float(x) for x in v] for v in df[column]]
+        if return_spark_df:
+            import pandas as pd
+
+            return scale.to_spark(pd.DataFrame({"embeddings": vectors}))
+        return vectors
 
     def __repr__(self) -> str:
         parts = ", ".join(f"{e.entry.spelling} ({e.components.origin}, {e.entry.dimension}-d)" for e in self.encoders)
@@ -119,7 +154,17 @@ class Pipeline:
         self,
         data: Any,
         output_level: str | None = None,
+        output_path: str | os.PathLike[str] | None = None,
         positions: bool = False,
+        keep_stranger_features: bool | None = None,
+        metadata: bool = False,
+        multithread: bool = True,
+        drop_irrelevant_cols: bool = True,
+        return_spark_df: bool = False,
+        get_embeddings: bool = True,
+        parser_output: bool = False,
+        parser_config: Any = None,
+        partition: int | None = None,
         *,
         pooling: str | None = None,
         word_pooling: str | None = None,
@@ -127,7 +172,6 @@ class Pipeline:
         layer_combine: LayerCombine = "mean",
         sentence_splitter: Splitter | None = None,
         prompt: str | None = None,
-        metadata: bool = False,
         embedding_format: EmbeddingFormat = "array",
         text_column: Hashable | None = None,
         keep_columns: bool = True,
@@ -138,43 +182,33 @@ class Pipeline:
         progress: bool | None = None,
         index_column: str | None = None,
     ) -> Any:
-        """Embed ``data`` and return a DataFrame at ``output_level``.
+        """Embed ``data`` (string, list/tuple/array of strings, Series, DataFrame, dask or Spark
+        DataFrame) into a DataFrame at ``output_level`` (token, sub_token, sentence, document; the
+        model's own when None or ''), each row keeping its input's index label, nothing truncated.
 
-        ``data``: a string, a list/tuple/numpy array of strings, a pandas Series, or a DataFrame
-        (column ``text``, ``text_column=``, else the first string column; its other columns are
-        carried along unless ``keep_columns=False``).
-
-        Levels: ``token`` (words of the tokenizer's pre-tokenisation, as written), ``sub_token``
-        (word pieces), ``sentence`` (rule-based splitter, or ``sentence_splitter=callable``),
-        ``document``.  Word vectors come from the word's pieces (``word_pooling``: first, mean,
-        last); sentence and document vectors are pooled (``pooling``: mean, cls, pooler, max).
-        ``layers``: -1 (last), any index (0 = embeddings), or a list combined by
-        ``layer_combine`` (mean, sum, concat).
-
-        The index repeats each input's own label; null or blank inputs keep one row with an empty
-        text and no vector.  Texts longer than the model's window are split into windows that
-        overlap by ``overlap``; nothing is truncated.  ``prompt='query'``, ``'passage'`` or a name
-        from the model's files puts that instruction in front of each text at sentence and
-        document level (the model's default prompt, where its files name one, applies otherwise).
-        ``positions=True`` adds ``begin``/``end`` offsets into the input text; ``metadata=True``
-        adds piece and window counts.
-
-        A dask DataFrame or Series gives a lazy dask DataFrame; a Spark DataFrame gives a Spark
-        DataFrame (``index_column``: the column that plays the index's part).  See nlu_lite.scale.
-
-        ``embedding_format``: ``array`` (a column of float32 arrays), ``expand`` (one float32
-        column per dimension), or ``numpy`` (returns ``(DataFrame, 2-D float32 array)``; rows
-        without a vector are NaN).
+        Positional keywords are NLU's, in NLU's order and meaning (``output_path`` writes the result
+        too, ``keep_stranger_features`` keeps other columns, ``drop_irrelevant_cols=False`` adds the
+        input as ``document``, ``get_embeddings=False`` drops vectors, ``return_spark_df`` gives a
+        Spark DataFrame, ``partition`` repartitions Spark/dask input; ``multithread`` has no effect,
+        ``parser_*`` are refused).  The keyword-only rest is nlu_lite's; ``print_info()`` lists all.
         """
+        if parser_output or parser_config:
+            raise InvalidOptionError(
+                "parser_output",
+                parser_output or parser_config,
+                "False: NLU's parser output is for dependency "
+                "parsers; embeddings have none (not applicable to embeddings)",
+            )
+        keep = keep_columns if keep_stranger_features is None else bool(keep_stranger_features)
         options = PredictOptions(
             output_level, positions, pooling, word_pooling, layers, layer_combine, sentence_splitter, prompt,
-            metadata, embedding_format, text_column, keep_columns, errors, token_budget, batch_size, overlap, progress,
+            metadata, embedding_format, text_column, keep, errors, token_budget, batch_size, overlap, progress,
+            None if output_path is None else os.fspath(output_path), drop_irrelevant_cols, get_embeddings,
+            return_spark_df, partition,
         )  # fmt: skip
-        if scale.is_dask(data):
-            return scale.dask_predict(self, data, options.as_kwargs())
-        if scale.is_spark(data):
-            return scale.spark_predict(self, data, options.as_kwargs(), index_column)
-        return self._predict(data, options)
+        if scale.is_dask(data) or scale.is_spark(data):
+            return scale.predict_distributed(self, data, options, index_column)
+        return finish(self._predict(data, options), options)
 
     def _check(self, level: str, options: PredictOptions) -> None:
         """The checks that need the models: prompt names, layer ranges, sentence heads."""
@@ -210,6 +244,8 @@ class Pipeline:
             if tick is not None:
                 tick.close()
         rows, meta = done.rows, done.meta
+        if not options.drop_irrelevant_cols and level != "document":  # NLU keeps the input text too
+            done.extra["document"] = np.asarray(texts, dtype=object)[rows.input]
         if options.metadata:
             per_input = functools.partial(np.bincount, units.input, minlength=len(texts))
             meta["input_pieces"] = per_input(weights=np.diff(pieces0.unit_start)).astype(np.int64)[rows.input]
@@ -325,6 +361,22 @@ class Pipeline:
                 "python": platform.python_version(),
             },
         }
+
+
+def finish(result: Any, options: PredictOptions) -> Any:
+    """NLU's after-steps on a pandas result: vectors left out (``get_embeddings=False``), the file
+    written (``output_path``), a Spark DataFrame made (``return_spark_df``)."""
+    frame = result[0] if isinstance(result, tuple) else result
+    if not options.get_embeddings:
+        frame = frame.drop(columns=[c for c in frame.columns if str(c).endswith("_embeddings")])
+        result = (frame, result[1]) if isinstance(result, tuple) else frame
+    if options.output_path is not None:
+        from nlu_lite.output import write_frame
+
+        write_frame(frame, options.output_path)
+    if options.return_spark_df:
+        return scale.to_spark(frame)
+    return result
 
 
 def build(entries: tuple[Entry, ...], device: str = "cpu", dtype: str = "float32") -> Pipeline:

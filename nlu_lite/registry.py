@@ -264,7 +264,11 @@ def _parse_source(file: Path, path: str, raw: Mapping[str, Any]) -> Source:
     return src
 
 
-def _parse_entry(file: Path, path: str, raw: Any, defaults: Mapping[str, Any], family: str) -> Entry:
+def parse_entry(
+    file: Path, path: str, raw: Any, defaults: Mapping[str, Any], family: str, grammar: bool = True
+) -> Entry:
+    """One entry from its raw mapping, validated; ``grammar=False`` skips the spelling grammar
+    (for a manifest written by ``pipe.save``, whose models may have been loaded by path)."""
     if not isinstance(raw, dict):
         raise RegistryError(file, path, f"expected a mapping, got {type(raw).__name__}")
     merged: dict[str, Any] = {**defaults, **raw}
@@ -282,19 +286,9 @@ def _parse_entry(file: Path, path: str, raw: Any, defaults: Mapping[str, Any], f
             continue
         _check_type(file, f"{path}.{key}", merged[key], types)
 
-    spelling = merged["spelling"]
-    if not _SPELLING.match(spelling):
-        raise RegistryError(
-            file, f"{path}.spelling", f"{_preview(spelling)} does not follow <lang>.<task>[.<family>.<variant>]"
-        )
-    language = merged["language"]
-    if spelling.split(".", 1)[0] != language:
-        raise RegistryError(
-            file, f"{path}.spelling", f"{_preview(spelling)} does not start with its language {_preview(language)}"
-        )
+    if grammar:
+        _check_spelling(file, path, merged)
     _choice(file, f"{path}.task", merged["task"], TASKS)
-    if spelling.split(".")[1] != merged["task"]:
-        raise RegistryError(file, f"{path}.spelling", f"{_preview(spelling)} does not name its task {merged['task']!r}")
     _choice(file, f"{path}.output_level", merged.get("output_level", "token"), OUTPUT_LEVELS)
     _choice(file, f"{path}.word_pooling", merged.get("word_pooling", "first"), WORD_POOLINGS)
     _choice(file, f"{path}.pooling", merged.get("pooling", "mean"), SENTENCE_POOLINGS)
@@ -314,6 +308,21 @@ def _parse_entry(file: Path, path: str, raw: Any, defaults: Mapping[str, Any], f
     merged.setdefault("max_length", 512)
     merged.setdefault("case_sensitive", False)
     return Entry(family=family, file=str(file), stated=stated, **merged)
+
+
+def _check_spelling(file: Path, path: str, merged: dict[str, Any]) -> None:
+    spelling = merged["spelling"]
+    if not _SPELLING.match(spelling):
+        raise RegistryError(
+            file, f"{path}.spelling", f"{_preview(spelling)} does not follow <lang>.<task>[.<family>.<variant>]"
+        )
+    language = merged["language"]
+    if spelling.split(".", 1)[0] != language:
+        raise RegistryError(
+            file, f"{path}.spelling", f"{_preview(spelling)} does not start with its language {_preview(language)}"
+        )
+    if spelling.split(".")[1] != merged["task"]:
+        raise RegistryError(file, f"{path}.spelling", f"{_preview(spelling)} does not name its task {merged['task']!r}")
 
 
 def parse_file(file: Path) -> tuple[list[Entry], dict[str, str]]:
@@ -343,7 +352,7 @@ def parse_file(file: Path) -> tuple[list[Entry], dict[str, str]]:
     models = doc.get("models", []) or []
     if not isinstance(models, list):
         raise RegistryError(file, "models", "must be a list of entries")
-    entries = [_parse_entry(file, f"models[{i}]", raw, defaults, family) for i, raw in enumerate(models)]
+    entries = [parse_entry(file, f"models[{i}]", raw, defaults, family) for i, raw in enumerate(models)]
     notes = doc.get("no_equivalent", {}) or {}
     if not isinstance(notes, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in notes.items()):
         raise RegistryError(file, "no_equivalent", "must map spellings to explanations")

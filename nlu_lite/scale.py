@@ -19,6 +19,7 @@ from nlu_lite.errors import InvalidOptionError
 if TYPE_CHECKING:
     import pandas as pd
 
+    from nlu_lite.options import PredictOptions
     from nlu_lite.pipeline import Pipeline
     from nlu_lite.registry import Entry
 
@@ -71,6 +72,42 @@ def is_spark(data: Any) -> bool:
 
 def _predict_partition(part: Any, pipe: Pipeline, options: dict[str, Any]) -> pd.DataFrame:
     return pipe.predict(part, **options)
+
+
+def predict_distributed(pipe: Pipeline, data: Any, options: PredictOptions, index_column: str | None) -> Any:
+    """predict() on a dask or Spark DataFrame: ``partition`` spreads it over that many partitions
+    first; the result stays distributed (write it with the cluster's own writer)."""
+    if options.output_path is not None:
+        raise InvalidOptionError(
+            "output_path", options.output_path, "None for dask or Spark input (write the result with its own writer)"
+        )
+    kwargs = {**options.as_kwargs(), "output_path": None, "return_spark_df": False, "partition": None}
+    if is_dask(data):
+        if options.partition is not None:
+            data = data.repartition(npartitions=options.partition)
+        return dask_predict(pipe, data, kwargs)
+    if options.partition is not None:
+        data = data.repartition(options.partition)
+    return spark_predict(pipe, data, kwargs, index_column)
+
+
+def to_spark(frame: pd.DataFrame) -> Any:
+    """A pandas result as a Spark DataFrame of the active (or a new local) session; vectors as
+    array<float>, the index as columns."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise InvalidOptionError(
+            "return_spark_df", True, "False, or install pyspark (pip install 'nlu_lite[spark]')"
+        ) from None
+    from nlu_lite.output import prepare_for_files
+
+    flat = prepare_for_files(frame).reset_index()
+    for name in flat.columns:
+        if str(name).endswith("_embeddings"):
+            flat[name] = [None if v is None else [float(x) for x in v] for v in flat[name]]
+    spark = SparkSession.getActiveSession() or SparkSession.builder.getOrCreate()
+    return spark.createDataFrame(flat)
 
 
 def dask_predict(pipe: Pipeline, data: Any, options: dict[str, Any]) -> Any:

@@ -20,7 +20,7 @@ LAYERS: list[set[str]] = [
     {"components"},
     {"runner"},
     {"encoder"},
-    {"levels", "scale"},
+    {"levels", "scale", "saving"},
     {"pipeline"},
     {"catalogue", "factory", "plot"},
     {"__init__", "cli", "__main__"},

@@ -64,3 +64,119 @@ def test_nlu_compat_biobert_v10_is_not_replaced_by_v11(name):
     with pytest.raises(NoEquivalentError, match=r"en\.embed\.biobert\.base_cased_v1_1") as info:
         nlu_lite.resolve(name)
     assert "en.embed.biobert.base_cased_v1_1" in info.value.suggestions
+
+
+# --- NLU's predict() and load() keywords ---------------------------------------------------------
+
+
+def test_nlu_compat_predict_keywords_positional_as_nlu(tiny, tmp_path):
+    """predict(data, output_level, output_path, positions, keep_stranger_features, metadata, …)."""
+    pytest.importorskip("pyarrow")
+    import pandas as pd
+
+    frame = pd.DataFrame({"text": ["I love NLP", "Second one"], "label": [1, 0]})
+    out = tmp_path / "result.parquet"
+    df = tiny.predict(frame, "token", str(out), True, False, True)
+    assert list(df.columns[:4]) == ["token", "sentence_id", "begin", "end"]
+    assert "label" not in df.columns and "pieces" in df.columns  # keep_stranger_features=False, metadata
+    back = pd.read_parquet(out)
+    assert list(back["token"]) == list(df["token"])
+    kept = tiny.predict(frame, output_level="document", keep_stranger_features=True)
+    assert list(kept["label"]) == [1, 0]
+    assert tiny.predict("x y", output_level="", multithread=False)["token"].tolist() == ["x", "y"]
+
+
+def test_nlu_compat_get_embeddings_and_irrelevant_cols(tiny):
+    df = tiny.predict(["I love NLP. Yes."], output_level="token", get_embeddings=False)
+    assert not any(str(c).endswith("_embeddings") for c in df.columns)
+    with_doc = tiny.predict(["I love NLP. Yes."], output_level="sentence", drop_irrelevant_cols=False)
+    assert list(with_doc["document"]) == ["I love NLP. Yes.", "I love NLP. Yes."]
+    assert "document" not in tiny.predict(["a b"], output_level="sentence").columns
+
+
+def test_nlu_compat_parser_keywords_are_refused(tiny):
+    from nlu_lite.errors import InvalidOptionError
+
+    with pytest.raises(InvalidOptionError, match="not applicable to embeddings"):
+        tiny.predict("x", parser_output=True)
+    with pytest.raises(InvalidOptionError, match="not applicable to embeddings"):
+        tiny.predict("x", parser_config={"a": 1})
+
+
+def test_nlu_compat_load_keywords(use_tiny, caplog):
+    import logging
+
+    from nlu_lite.errors import InvalidOptionError
+
+    with caplog.at_level(logging.INFO, logger="nlu_lite"):
+        pipe = nlu_lite.load("en.embed.tests.tiny", verbose=True, streamlit_caching=True, get_tracer=True)
+    assert any("en.embed.tests.tiny" in r.getMessage() for r in caplog.records)
+    assert pipe.nlu_ref == "en.embed.tests.tiny"
+    import torch
+
+    if not torch.cuda.is_available():
+        with pytest.raises(InvalidOptionError, match="no CUDA GPU"):
+            nlu_lite.load("en.embed.tests.tiny", gpu=True)
+    with pytest.raises(InvalidOptionError, match="not both"):
+        nlu_lite.load("en.embed.tests.tiny", gpu=True, apple_silicon=True)
+    assert nlu_lite.load(request="en.embed.tests.tiny").encoders[0].entry.spelling == "en.embed.tests.tiny"
+
+
+def test_nlu_compat_predict_embeds(tiny):
+    vectors = tiny.predict_embeds(["I love NLP", None, "x"])
+    assert len(vectors) == 3 and vectors[1] is None and len(vectors[0]) == 32
+    assert all(isinstance(x, float) for x in vectors[0])
+    doc = tiny.predict(["I love NLP"], output_level="document")
+    assert vectors[0] == pytest.approx(doc.iloc[0, -1].tolist())
+
+
+# --- discovery helpers and save/load ---------------------------------------------------------------
+
+
+def test_nlu_compat_discovery_helpers(capsys):
+    nlu_lite.print_components(lang="en", action="embed_sentence")
+    out = capsys.readouterr().out
+    assert "nlu_lite.load('en.embed_sentence.bert') returns en.embed_sentence.bert.base_uncased" in out
+    assert "en.embed.bert.small_L2_256" not in out
+    nlu_lite.print_all_languages()
+    assert capsys.readouterr().out.split(", ")[0] in ("en", "xx")
+    nlu_lite.print_all_model_kinds_for_action("embed")
+    out = capsys.readouterr().out
+    assert "For language <en>" in out and "en.embed.bert.small_L2_256" in out
+    assert "en.embed.bert.small_L2_256" in nlu_lite.get_components("small_L2")
+    assert nlu_lite.get_components("zzz") == [] and len(nlu_lite.get_components(get_all=True)) > 70
+    assert nlu_lite.version() == nlu_lite.__version__
+
+
+def test_nlu_compat_pipeline_helpers(tiny, capsys):
+    assert tiny.nlu_ref == "en.embed.tests.tiny"
+    assert tiny.components[0]["spelling"] == "en.embed.tests.tiny"
+    tiny.print_info(minimal=False)
+    out = capsys.readouterr().out
+    assert "case_sensitive" in out and "from registry tests.yaml" in out and "predict() options" in out
+
+
+@pytest.mark.parametrize("level", ["token", "sub_token", "sentence", "document"])
+def test_nlu_compat_save_and_load_back(minilm_sentence, tmp_path, level):
+    import numpy as np
+
+    folder = tmp_path / "saved"
+    minilm_sentence.save(folder)
+    back = nlu_lite.load(path=folder)
+    assert back.nlu_ref == minilm_sentence.nlu_ref
+    texts = ["I love NLP. It is fun.", "", "Second text"]
+    a = minilm_sentence.predict(texts, output_level=level)
+    b = back.predict(texts, output_level=level)
+    assert list(a.columns) == list(b.columns) and list(a.index) == list(b.index)
+    col = a.columns[-1]
+    for x, y in zip(a[col], b[col], strict=True):
+        assert (x is None and y is None) or np.array_equal(x, y)
+    # saving again over it replaces it whole; a folder that is not a saved pipeline is refused
+    back.save(folder)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "file.txt").write_text("mine")
+    from nlu_lite.errors import InvalidOptionError
+
+    with pytest.raises(InvalidOptionError):
+        back.save(tmp_path / "other")
+    assert (tmp_path / "other" / "file.txt").read_text() == "mine"
