@@ -62,7 +62,6 @@ __all__ = [
 ]
 
 
-
 def __getattr__(name: str) -> Any:
     if name == "Pipeline":  # imported on first use: it brings torch
         from nlu_lite.pipeline import Pipeline

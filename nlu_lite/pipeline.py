@@ -143,7 +143,7 @@ class Pipeline:
         if return_spark_df:
             import pandas as pd
 
-            return scale.to_spark(pd.DataFrame({"embeddings": vectors}))
+            return scale.to_spark(pd.DataFrame({"embeddings": vectors}), keep_index=False)
         return vectors
 
     def __repr__(self) -> str:

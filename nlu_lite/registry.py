@@ -286,9 +286,9 @@ def parse_entry(
             continue
         _check_type(file, f"{path}.{key}", merged[key], types)
 
+    _choice(file, f"{path}.task", merged["task"], TASKS)
     if grammar:
         _check_spelling(file, path, merged)
-    _choice(file, f"{path}.task", merged["task"], TASKS)
     _choice(file, f"{path}.output_level", merged.get("output_level", "token"), OUTPUT_LEVELS)
     _choice(file, f"{path}.word_pooling", merged.get("word_pooling", "first"), WORD_POOLINGS)
     _choice(file, f"{path}.pooling", merged.get("pooling", "mean"), SENTENCE_POOLINGS)

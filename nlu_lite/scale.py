@@ -91,7 +91,7 @@ def predict_distributed(pipe: Pipeline, data: Any, options: PredictOptions, inde
     return spark_predict(pipe, data, kwargs, index_column)
 
 
-def to_spark(frame: pd.DataFrame) -> Any:
+def to_spark(frame: pd.DataFrame, keep_index: bool = True) -> Any:
     """A pandas result as a Spark DataFrame of the active (or a new local) session; vectors as
     array<float>, the index as columns."""
     try:
@@ -102,7 +102,7 @@ def to_spark(frame: pd.DataFrame) -> Any:
         ) from None
     from nlu_lite.output import prepare_for_files
 
-    flat = prepare_for_files(frame).reset_index()
+    flat = prepare_for_files(frame).reset_index() if keep_index else frame.reset_index(drop=True)
     for name in flat.columns:
         if str(name).endswith("_embeddings"):
             flat[name] = [None if v is None else [float(x) for x in v] for v in flat[name]]

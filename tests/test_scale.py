@@ -148,3 +148,27 @@ def test_scale_spark_without_index_column(spark, tiny):
     sdf = spark.createDataFrame(pd.DataFrame({"text": ["a b", "c"]}))
     out = tiny.predict(sdf, output_level="token").toPandas()
     assert sorted(out["token"]) == ["a", "b", "c"] and out["origin_index"].nunique() == 2
+
+
+def test_scale_nlu_return_spark_df_and_partition(spark, tiny, frame):
+    """NLU's return_spark_df (a Spark DataFrame from pandas input too) and partition."""
+    out = tiny.predict(frame, output_level="document", return_spark_df=True)
+    assert out.count() == len(frame)
+    rows = out.toPandas().set_index("key")
+    assert_same(rows, tiny.predict(frame, output_level="document"), "document")
+    sdf = spark.createDataFrame(frame.reset_index())
+    assert tiny.predict(sdf, output_level="document", index_column="key", partition=3).rdd.getNumPartitions() == 3
+    embeds = tiny.predict_embeds(frame, return_spark_df=True)
+    assert embeds.columns == ["embeddings"] and embeds.count() == len(frame)
+
+
+def test_scale_nlu_partition_for_dask(dask_client, tiny, frame):
+    import dask.dataframe as dd
+
+    from nlu_lite.errors import InvalidOptionError
+
+    lazy = tiny.predict(dd.from_pandas(frame, npartitions=1), output_level="document", partition=3)
+    assert lazy.npartitions == 3
+    assert len(lazy.compute()) == len(frame)
+    with pytest.raises(InvalidOptionError, match="output_path"):
+        tiny.predict(dd.from_pandas(frame, npartitions=1), output_path="x.parquet")
