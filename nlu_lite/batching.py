@@ -201,6 +201,9 @@ class Windows:
         return len(self.unit)
 
 
+_OWNER_CHUNK = 1 << 16
+
+
 def plan_windows(pieces: Pieces, capacity: int, overlap: float = 0.25) -> Windows:
     """Cut each unit into windows of at most ``capacity`` pieces, overlapping by ``overlap``.
 
@@ -231,12 +234,14 @@ def plan_windows(pieces: Pieces, capacity: int, overlap: float = 0.25) -> Window
         starts.append(base + local)
         lengths.append(np.full(k, capacity))
         # the window whose centre is nearest is the one where the piece is furthest from an edge
+        # (in chunks of pieces, so that a very long text needs no per-piece temporaries)
         centres = local + (capacity - 1) / 2.0
-        pos = np.arange(n)
-        right = np.clip(np.searchsorted(centres, pos), 0, k - 1)
-        left = np.clip(right - 1, 0, k - 1)
-        nearer_left = np.abs(pos - centres[left]) <= np.abs(pos - centres[right])
-        piece_window[base : base + n] = next_id + np.where(nearer_left, left, right)
+        for lo in range(0, n, _OWNER_CHUNK):
+            pos = np.arange(lo, min(n, lo + _OWNER_CHUNK))
+            right = np.clip(np.searchsorted(centres, pos), 0, k - 1)
+            left = np.clip(right - 1, 0, k - 1)
+            nearer_left = np.abs(pos - centres[left]) <= np.abs(pos - centres[right])
+            piece_window[base + lo : base + lo + len(pos)] = next_id + np.where(nearer_left, left, right)
         next_id += k
     return Windows(
         np.concatenate(units).astype(np.int64),
