@@ -478,3 +478,28 @@ def test_integrity_cut_points_fall_between_words():
         for cut in cut_points(text, size):
             assert text[cut] == " " and not text[cut - 1].isspace() and not text[cut + 1].isspace()
     assert cut_points("y" * 500, 10) == []  # no space: the text stays whole
+
+
+def test_integrity_long_text_is_tokenized_in_bounded_calls(tiny):
+    """A very long text never reaches the tokenizer whole (its per-character bookkeeping is
+    ~200 bytes a character): each call gets at most about GROUP_CHARS characters."""
+    from nlu_lite.batching import GROUP_CHARS, SEGMENT_CHARS
+
+    enc = tiny.encoders[0]
+    assert enc.segment_chars == SEGMENT_CHARS
+    sizes = []
+    real = enc.backend
+
+    class Recording:
+        def encode_batch(self, texts, **kw):
+            sizes.append(sum(map(len, texts)))
+            return real.encode_batch(texts, **kw)
+
+    text = "word " * 200_000  # 1 M characters
+    enc.backend = Recording()
+    try:
+        pieces = enc.tokenize([text, "short"])
+    finally:
+        enc.backend = real
+    assert len(sizes) > 10 and max(sizes) <= GROUP_CHARS + SEGMENT_CHARS // 2
+    assert len(pieces.ids) == 200_001 and pieces.n_words == 200_001
