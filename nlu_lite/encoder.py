@@ -30,7 +30,7 @@ from nlu_lite.batching import (
 )
 from nlu_lite.components import Components
 from nlu_lite.errors import InvalidOptionError
-from nlu_lite.options import DEFAULT_BATCH_SIZE, LAYER_COMBINES, LayerCombine
+from nlu_lite.options import DEFAULT_BATCH_SIZE, LayerCombine
 from nlu_lite.pooling import UnitPooler
 from nlu_lite.runner import TorchRunner
 
@@ -268,16 +268,10 @@ class Encoder:
         return Encoded(pieces, windows, step.rows, pooled, has, per_unit)
 
     def _budget(self, opts: RunOptions) -> int:
-        """The token budget in force, with the batch options checked."""
-        if opts.layer_combine not in LAYER_COMBINES:
-            raise InvalidOptionError("layer_combine", opts.layer_combine, LAYER_COMBINES)
-        budget = opts.token_budget
-        if budget is None:
-            budget = DEFAULT_TOKEN_BUDGET if self.device.type == "cpu" else GPU_TOKEN_BUDGET
-        for name, value in (("token_budget", budget), ("batch_size", opts.batch_size)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise InvalidOptionError(name, value, "a positive int")
-        return budget
+        """The token budget in force (the options themselves were checked by PredictOptions)."""
+        if opts.token_budget is not None:
+            return opts.token_budget
+        return DEFAULT_TOKEN_BUDGET if self.device.type == "cpu" else GPU_TOKEN_BUDGET
 
     def _run_batch(self, batch: Batch, step: _Step) -> int:
         """One batch through the runner; its kept states scattered to rows or folded into the

@@ -91,9 +91,7 @@ def read_inputs(
     errors: Errors = "raise",
     keep_columns: bool = True,
 ) -> Inputs:
-    """Normalise ``data`` (see module docs)."""
-    if errors not in ("raise", "coerce"):
-        raise InvalidOptionError("errors", errors, ("raise", "coerce"))
+    """Normalise ``data`` (see module docs); the options were checked by PredictOptions."""
     if isinstance(data, str):
         return Inputs([data], pd.RangeIndex(1), None, True)
     if isinstance(data, pd.DataFrame):

@@ -8,7 +8,7 @@ check in ``__post_init__``; predict() takes it as a keyword and passes it on.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import Any, Literal
 
 from nlu_lite.errors import InvalidOptionError
@@ -52,7 +52,8 @@ def _layers(value: Any) -> Any:
 @dataclass(frozen=True)
 class PredictOptions:
     """Every predict() option, validated once when built (model-specific checks such as layer
-    ranges and prompt names happen in the pipeline, which knows the models)."""
+    ranges, prompt names and prompts at the level in force happen in the pipeline, which knows
+    the models)."""
 
     output_level: str | None = None  # None: the first model's registry default
     positions: bool = False
@@ -98,10 +99,6 @@ class PredictOptions:
                 raise InvalidOptionError(name, getattr(self, name), allowed)
         if self.prompt is not None and not isinstance(self.prompt, str):
             raise InvalidOptionError("prompt", self.prompt, "None or a prompt name such as 'query'")
-        if self.prompt is not None and self.output_level in ("token", "sub_token"):
-            raise InvalidOptionError(
-                "prompt", self.prompt, "None at token levels (prompts are for sentence/document vectors)"
-            )
         if self.sentence_splitter is not None and not callable(self.sentence_splitter):
             raise InvalidOptionError("sentence_splitter", self.sentence_splitter, "a callable text -> sentences")
         object.__setattr__(self, "layers", _layers(self.layers))
@@ -132,9 +129,6 @@ class PredictOptions:
             "layer_combine": self.layer_combine,
             "prompt": self.prompt,
         }
-
-    def replace(self, **changes: Any) -> PredictOptions:
-        return PredictOptions(**{**asdict(self), "sentence_splitter": self.sentence_splitter, **changes})
 
 
 # name, values, default as shown by print_info (the first model's defaults fill the None ones)
