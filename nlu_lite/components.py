@@ -40,6 +40,7 @@ class Components:
     revision: str | None
     head: Any = None  # the model's sentence head after pooling (its Dense modules), or None
     unsupported: tuple[str, ...] = ()  # sentence modules in its files that nlu_lite cannot reproduce
+    include_prompt: bool = True  # False: its pooling leaves the prompt's tokens out (not reproduced)
 
 
 def _import_tqdm_quietly() -> None:
@@ -118,9 +119,9 @@ def _load_from(
     entry: Entry,
     origin: str,
     device: str = "cpu",
-) -> tuple[Any, Any, Entry, Any, tuple[str, ...]]:
+) -> tuple[Any, Any, Entry, Any, FolderSettings]:
     """Tokenizer, model, the entry settled against the folder's own files, the sentence head
-    (Dense modules, or None) and what the files ask for that nlu_lite cannot reproduce."""
+    (Dense modules, or None) and what the folder's files say."""
     files = read_folder(folder)
     where = files.model_dir
     kwargs: dict[str, Any] = {"trust_remote_code": False, "local_files_only": True}
@@ -141,7 +142,7 @@ def _load_from(
     model.eval()
     if device != "cpu":
         model.to(device)
-    return tokenizer, model, settled, head, files.unsupported
+    return tokenizer, model, settled, head, files
 
 
 def _from_pretrained(where: Path, entry: Entry, origin: str, kwargs: dict[str, Any]) -> tuple[Any, Any, Any]:
@@ -226,18 +227,28 @@ SETTINGS = (
 )
 
 
-def file_max_length(folder: Path, config: Any) -> tuple[int, str]:
-    """sentence-transformers' fallback when sentence_bert_config.json names no max_seq_length: the
-    tokenizer's ``model_max_length``, capped by the model's positions."""
+def position_limit(config: Any) -> int:
+    """The longest input the model's position embeddings allow (0: no limit stated)."""
     limit = int(getattr(config, "max_position_embeddings", 0) or 0)
     if limit > 0 and getattr(config, "model_type", "") in ("roberta", "xlm-roberta", "camembert"):
         limit -= 2  # RoBERTa's positions start after the padding index
+    return max(limit, 0)
+
+
+def file_max_length(folder: Path, config: Any) -> tuple[int, str]:
+    """sentence-transformers' fallback when sentence_bert_config.json names no max_seq_length: the
+    tokenizer's ``model_max_length``, capped by the model's positions."""
+    limit = position_limit(config)
     tok = tokenizer_max_length(folder)
     if tok is not None and (limit <= 0 or tok <= limit):
         return tok, "tokenizer_config.json"
     if limit > 0:
         return min(limit, 8192), "config.json"
     return 512, "default"
+
+
+def _registry_source(entry: Entry) -> str:
+    return f"registry {Path(entry.file).name}" if entry.file else "registry"
 
 
 def settle(entry: Entry, files: FolderSettings, tokenizer: Any, config: Any) -> Entry:
@@ -248,7 +259,7 @@ def settle(entry: Entry, files: FolderSettings, tokenizer: Any, config: Any) -> 
     config_sentence_transformers.json); the tokenizer and model configuration; nlu_lite's default.
     ``settings_from`` records which one decided.
     """
-    registry = f"registry {Path(entry.file).name}" if entry.file else "registry"
+    registry = _registry_source(entry)
     changes: dict[str, Any] = {}
     origin: dict[str, str] = {}
     for key in SETTINGS:
@@ -261,8 +272,7 @@ def settle(entry: Entry, files: FolderSettings, tokenizer: Any, config: Any) -> 
             origin[key] = source
 
     lowercases = _lowercases(tokenizer)
-    case_source = files.sources.get("lowercase_input", "tokenizer files")
-    take("case_sensitive", not lowercases, case_source if lowercases else "tokenizer files")
+    take("case_sensitive", not lowercases, files.sources.get("lowercase_input", "tokenizer files"))
     if "max_length" in files.values:
         take("max_length", files.values["max_length"], files.sources["max_length"])
     else:
@@ -279,8 +289,6 @@ def settle(entry: Entry, files: FolderSettings, tokenizer: Any, config: Any) -> 
             "%s: default prompt %r is not among its prompts; ignored", entry.spelling, changes["default_prompt"]
         )
         changes["default_prompt"] = None
-    if files.get("include_prompt") is False:
-        origin["include_prompt"] = files.sources["include_prompt"]
     return replace(entry, **changes, settings_from=tuple(sorted(origin.items())))
 
 
@@ -288,7 +296,7 @@ def settings_sources(entry: Entry) -> dict[str, str]:
     """Where each setting of an entry comes from, without loading it: the registry for what it
     states, else the model's files where they are on this machine (read as JSON), else what will
     decide at load."""
-    registry = f"registry {Path(entry.file).name}" if entry.file else "registry"
+    registry = _registry_source(entry)
     folder = local_folder(entry)
     files = read_folder(folder) if folder is not None else None
     fallback = {"case_sensitive": "tokenizer files", "max_length": "tokenizer_config.json or config.json"}
@@ -346,8 +354,18 @@ def _check_case(tokenizer: Any, entry: Entry, where: str | Path, kwargs: dict[st
 
 
 def _components(entry: Entry, folder: Path, origin: str, device: str, repo: str | None, rev: str | None) -> Components:
-    tok, model, settled, head, unsupported = _load_from(folder, entry, origin, device=device)
-    return Components(settled, tok, model, origin, repo, rev, head=head, unsupported=unsupported)
+    tok, model, settled, head, files = _load_from(folder, entry, origin, device=device)
+    return Components(
+        settled,
+        tok,
+        model,
+        origin,
+        repo,
+        rev,
+        head=head,
+        unsupported=files.unsupported,
+        include_prompt=files.get("include_prompt", True),
+    )
 
 
 def load_components(entry: Entry, device: str = "cpu") -> Components:

@@ -28,7 +28,7 @@ from nlu_lite.batching import (
     segments_agree,
     tokenize,
 )
-from nlu_lite.components import Components
+from nlu_lite.components import Components, position_limit
 from nlu_lite.errors import InvalidOptionError
 from nlu_lite.options import DEFAULT_BATCH_SIZE, LayerCombine
 from nlu_lite.pooling import UnitPooler
@@ -141,11 +141,8 @@ class Encoder:
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         limit = self.entry.max_length
         config = self.model.config
-        config_limit = getattr(config, "max_position_embeddings", None)
-        if config_limit and getattr(config, "model_type", "") in ("roberta", "xlm-roberta", "camembert"):
-            config_limit -= 2  # RoBERTa's positions start after the padding index
-        if config_limit and config_limit > 0:
-            limit = min(limit, int(config_limit))
+        if position_limit(config):
+            limit = min(limit, position_limit(config))
         self.max_length = limit
         self.capacity = limit - len(self.prefix) - len(self.suffix)
         n_layers = getattr(config, "num_hidden_layers", None) or getattr(config, "n_layers", None)

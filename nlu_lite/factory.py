@@ -36,18 +36,24 @@ _REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,254}")
 def entries(spelling: str | None, path: str | os.PathLike[str] | None = None) -> list[Entry]:
     """The entries a ``load()`` call names: a folder, or one per space-separated spelling
     (registry spellings and aliases, and ``hf:org/name@revision``)."""
+    return _request(spelling, path)[0]
+
+
+def _request(spelling: str | None, path: str | os.PathLike[str] | None) -> tuple[list[Entry], str | None]:
+    """The entries named, and the NLU request they come from (a saved pipeline's own, read from
+    its manifest once)."""
     if path is not None:
         if spelling is not None:
             raise InvalidOptionError("path", path, "either a spelling or path=..., not both")
         folder = Path(path).expanduser().resolve()
         if (folder / MANIFEST).is_file():  # written by pipe.save()
-            return read_manifest(folder)[0]
-        return [path_entry(path)]
+            return read_manifest(folder)
+        return [path_entry(path)], None
     if spelling is None:
         spelling = DEFAULT_SPELLING
     if not isinstance(spelling, str) or not spelling.strip():
         raise UnknownSpellingError(repr(spelling), hint="Give a spelling such as 'en.embed.bert.small_L2_256'.")
-    return [hf_entry(s) if is_hf_spec(s) else resolve(s) for s in spelling.split()]
+    return [hf_entry(s) if is_hf_spec(s) else resolve(s) for s in spelling.split()], spelling
 
 
 def load(
@@ -85,11 +91,9 @@ def load(
     chosen = _device(device, gpu, apple_silicon)
     if verbose:
         _log_to_stderr()
-    pipe = build(tuple(entries(request, path)), chosen, dtype)
-    if request is not None:
-        pipe.nlu_ref = request
-    elif path is not None and (Path(path).expanduser() / MANIFEST).is_file():
-        pipe.nlu_ref = read_manifest(Path(path).expanduser().resolve())[1] or pipe.nlu_ref
+    named, ref = _request(request, path)
+    pipe = build(tuple(named), chosen, dtype)
+    pipe.nlu_ref = ref or pipe.nlu_ref
     if verbose:
         for row in pipe.components:
             logger.info("nlu_lite: %s", ", ".join(f"{k}={v}" for k, v in row.items()))

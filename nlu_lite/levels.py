@@ -115,7 +115,7 @@ def check_sentence_head(encoders: Sequence[Encoder], prompt: str | None) -> None
     than give vectors that silently differ from sentence-transformers'."""
     for enc in encoders:
         problems = list(enc.components.unsupported)
-        if "include_prompt" in dict(enc.entry.settings_from) and enc.prefix_for(prompt):
+        if not enc.components.include_prompt and enc.prefix_for(prompt):
             problems.append("pooling that leaves out the prompt's tokens (include_prompt: false)")
         if problems:
             raise InvalidOptionError(
@@ -152,9 +152,8 @@ def plan_units(level: str, texts: list[str], splitter: Splitter | None) -> tuple
 @dataclass(frozen=True)
 class LevelSpec:
     """One output level: what the model encodes (whole inputs or sentences), whether sentence
-    spans are needed, whether vectors are pooled per unit, and whether prompts apply."""
+    spans are needed, and whether vectors are pooled per unit (pooled levels also take prompts)."""
 
-    name: str
     unit: Literal["document", "sentence"]
     sentences: bool
     pooled: bool
@@ -163,10 +162,10 @@ class LevelSpec:
 # The output levels, one row each (their names are nlu_lite.options.OUTPUT_LEVELS).  A new level:
 # a row here, its builder below, its name in options.py.
 LEVELS: dict[str, LevelSpec] = {
-    "token": LevelSpec("token", "document", sentences=True, pooled=False),
-    "sub_token": LevelSpec("sub_token", "document", sentences=True, pooled=False),
-    "sentence": LevelSpec("sentence", "sentence", sentences=True, pooled=True),
-    "document": LevelSpec("document", "document", sentences=False, pooled=True),
+    "token": LevelSpec("document", sentences=True, pooled=False),
+    "sub_token": LevelSpec("document", sentences=True, pooled=False),
+    "sentence": LevelSpec("sentence", sentences=True, pooled=True),
+    "document": LevelSpec("document", sentences=False, pooled=True),
 }
 
 

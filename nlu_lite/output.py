@@ -18,6 +18,7 @@ What the user has is never lost here:
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import tempfile
@@ -191,24 +192,26 @@ def _arrow_column(pa: Any, column: pd.Series) -> Any:
 
 
 def prepare_for_files(df: pd.DataFrame) -> pd.DataFrame:
-    """A copy whose index levels all have names that no column has (so it can become columns)."""
+    """A copy whose index can become columns: named (``origin_index`` where it has no name) by the
+    same rule as the output's, so no level shares a column's name."""
     frame = df.copy()
-    names = list(frame.index.names)
-    if frame.index.nlevels == 1:
-        names = [names[0] if names[0] is not None else INDEX_NAME]
-    else:
-        names = [n if n is not None else f"level_{i}" for i, n in enumerate(names)]
-    frame.index = frame.index.set_names(free_names(names, set(frame.columns)))
+    frame.index = _name_index(frame.index, list(frame.columns))
     return frame
 
 
+@functools.lru_cache(maxsize=1)
 def _umask() -> int:
+    """The process's umask, read without changing it where Linux says it (/proc), else by the
+    classic set-and-restore."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
-
-
-_UMASK = _umask()
 
 
 def _temp_beside(target: str | os.PathLike[str]) -> tuple[Path, Path]:
@@ -216,7 +219,7 @@ def _temp_beside(target: str | os.PathLike[str]) -> tuple[Path, Path]:
     out = Path(target).expanduser()
     if out.is_dir():
         raise InvalidOptionError("path", str(target), "a file path, not a folder")
-    folder = out.parent if str(out.parent) else Path(".")
+    folder = out.parent
     if not folder.is_dir():
         raise InvalidOptionError("path", str(target), f"a path in an existing folder ({folder} does not exist)")
     fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=folder)
@@ -226,7 +229,7 @@ def _temp_beside(target: str | os.PathLike[str]) -> tuple[Path, Path]:
 
 def _commit(tmp: Path, out: Path) -> None:
     """Rename the finished temporary over the target (keeping an existing target's permissions)."""
-    mode = out.stat().st_mode & 0o777 if out.exists() else 0o666 & ~_UMASK
+    mode = out.stat().st_mode & 0o777 if out.exists() else 0o666 & ~_umask()
     os.chmod(tmp, mode)
     os.replace(tmp, out)
 

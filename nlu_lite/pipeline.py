@@ -34,7 +34,7 @@ from nlu_lite.options import (
     PredictOptions,
     describe_options,
 )
-from nlu_lite.output import assemble
+from nlu_lite.output import assemble, vector_columns
 from nlu_lite.registry import Entry
 from nlu_lite.sentences import Splitter
 
@@ -139,7 +139,7 @@ class Pipeline:
         ``return_spark_df=True``, a Spark DataFrame with one ``embeddings`` column."""
         df = self.predict(data, "document", return_spark_df=False, partition=partition, progress=False)
         column = self.encoders[0].entry.column
-        vectors = [None if v is None else [float(x) for x in v] for v in df[column]]
+        vectors = [None if v is None else v.tolist() for v in df[column]]
         if return_spark_df:
             import pandas as pd
 
@@ -368,7 +368,7 @@ def finish(result: Any, options: PredictOptions) -> Any:
     written (``output_path``), a Spark DataFrame made (``return_spark_df``)."""
     frame = result[0] if isinstance(result, tuple) else result
     if not options.get_embeddings:
-        frame = frame.drop(columns=[c for c in frame.columns if str(c).endswith("_embeddings")])
+        frame = frame.drop(columns=vector_columns(frame))
         result = (frame, result[1]) if isinstance(result, tuple) else frame
     if options.output_path is not None:
         from nlu_lite.output import write_frame

@@ -14,6 +14,8 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from nlu_lite.errors import InvalidOptionError
 
 if TYPE_CHECKING:
@@ -100,12 +102,11 @@ def to_spark(frame: pd.DataFrame, keep_index: bool = True) -> Any:
         raise InvalidOptionError(
             "return_spark_df", True, "False, or install pyspark (pip install 'nlu_lite[spark]')"
         ) from None
-    from nlu_lite.output import prepare_for_files
+    from nlu_lite.output import prepare_for_files, vector_columns
 
     flat = prepare_for_files(frame).reset_index() if keep_index else frame.reset_index(drop=True)
-    for name in flat.columns:
-        if str(name).endswith("_embeddings"):
-            flat[name] = [None if v is None else [float(x) for x in v] for v in flat[name]]
+    for name in vector_columns(flat):
+        flat[name] = [None if v is None else np.asarray(v, dtype=np.float32).tolist() for v in flat[name]]
     spark = SparkSession.getActiveSession() or SparkSession.builder.getOrCreate()
     return spark.createDataFrame(flat)
 
@@ -125,7 +126,6 @@ ROW_ID = "__nlu_lite_row_id"
 
 
 def _spark_type(dtype: Any, name: str, input_types: dict[str, Any]) -> Any:
-    import numpy as np
     from pyspark.sql import types as T
 
     from nlu_lite.vectors import EmbeddingDtype
