@@ -90,18 +90,29 @@ def save_pipeline(pipe: Pipeline, path: str | os.PathLike[str]) -> Path:
             )
         manifest["components"] = items
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-        if target.exists():
-            old = target.with_name(f".{target.name}.old")
-            os.replace(target, old)
-            os.replace(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, target)
+        _swap_in(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
             shutil.rmtree(tmp)
         raise
     return target
+
+
+def _swap_in(tmp: Path, target: Path) -> None:
+    """Put the finished folder in place; an earlier save there is moved aside first and comes back
+    if the move fails, so one of the two is always at ``target``."""
+    if not target.exists():
+        os.replace(tmp, target)
+        return
+    aside = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
+    os.replace(target, aside / "saved")
+    try:
+        os.replace(tmp, target)
+    except BaseException:
+        os.replace(aside / "saved", target)
+        raise
+    finally:
+        shutil.rmtree(aside, ignore_errors=True)
 
 
 def read_manifest(folder: Path) -> tuple[list[Entry], str | None]:
