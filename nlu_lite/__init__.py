@@ -31,6 +31,7 @@ from nlu_lite.errors import (
     UnknownSpellingError,
 )
 from nlu_lite.factory import DEFAULT_SPELLING, download, load
+from nlu_lite.locking import lock
 from nlu_lite.registry import add_registry, resolve
 
 if TYPE_CHECKING:
@@ -53,6 +54,7 @@ __all__ = [
     "get_components",
     "info",
     "load",
+    "lock",
     "models",
     "print_all_languages",
     "print_all_model_kinds_for_action",

@@ -116,7 +116,8 @@ def _lines(lang: str = "", action: str = "") -> list[str]:
         source = entry.source.hf or entry.source.package or entry.source.path
         names = [entry.spelling, *(a for a in entry.aliases if "." in a and a.split(".")[0] == entry.language)]
         for name in names:
-            out.append(f"nlu_lite.load('{name}') returns {entry.spelling} ({source}, {entry.dimension}-d)")
+            size = f"{entry.dimension}-d" if entry.dimension else "size from its config"
+            out.append(f"nlu_lite.load('{name}') returns {entry.spelling} ({source}, {size})")
     return out
 
 

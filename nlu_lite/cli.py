@@ -3,6 +3,7 @@
     nlu-lite models '*bert*'                      # the catalogue (wildcards)
     nlu-lite info en.embed.bert.small_L2_256      # one entry in full
     nlu-lite download en.embed.bert.small_L2_256  # prefetch into the Hugging Face cache
+    nlu-lite lock                                 # freeze the commits of tracked models (nlu-lite.lock)
     nlu-lite predict "I love NLP" --model en.embed.all_minilm_l6_v2 --level token --positions
     nlu-lite predict --file texts.txt --out vectors.parquet
     echo "I love NLP" | nlu-lite predict -
@@ -114,6 +115,18 @@ def _download(args: argparse.Namespace) -> int:
     return 0
 
 
+def _lock(args: argparse.Namespace) -> int:
+    import nlu_lite
+    from nlu_lite.locking import read_lock
+
+    file = nlu_lite.lock(args.file, update=args.update)
+    models = read_lock(file)
+    for repo, item in models.items():
+        print(f"{repo}\t{item['revision']}\t{', '.join(item['spellings'])}")
+    print(f"{len(models)} tracked models locked in {file}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     import nlu_lite
 
@@ -131,6 +144,10 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("spellings", nargs="+", metavar="SPELLING")
     d.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     d.set_defaults(func=_download)
+    lk = sub.add_parser("lock", help="freeze the commits of tracked models in a lock file")
+    lk.add_argument("--file", help="the lock file (default: $NLU_LITE_LOCK, else ./nlu-lite.lock)")
+    lk.add_argument("--update", action="store_true", help="replace commits the file already holds")
+    lk.set_defaults(func=_lock)
     p = sub.add_parser("predict", help="embed text and print or save the DataFrame")
     p.add_argument("text", nargs="?", help="the text; '-' reads one text per line from stdin")
     p.add_argument("--file", help="read one text per line from FILE")

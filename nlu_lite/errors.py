@@ -46,7 +46,8 @@ class NoEquivalentError(UnknownSpellingError):
 def _quoted(text: str) -> list[str]:
     import re
 
-    return re.findall(r"'([^' ]+)'", text)
+    # catalogue spellings (lang.task.…) quoted in the explanation, not other quoted words
+    return re.findall(r"'([a-z]{2,3}\.[a-z_]+\.[^' ]+)'", text)
 
 
 class RegistryError(NluLiteError, ValueError):

@@ -78,8 +78,8 @@ def is_cached(entry: Entry) -> bool:
         return True
     if src.package and package_dir(src.package) is not None:
         return True
-    if src.hf and src.revision:
-        snap = snapshot_dir(src.hf, src.revision)
+    if src.hf:
+        snap = cached_snapshot(src.hf, src.revision or "main") or snapshot_dir(src.hf, src.revision or "main")
         return (snap / "config.json").is_file() and any(
             (snap / w).is_file() for w in ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json")
         )
@@ -197,7 +197,22 @@ def fetch(repo: str, revision: str | None, entry: Entry | None = None, progress:
         except Exception as exc:
             raise unavailable(entry, repo, revision, f"downloading {name} failed ({exc}).") from None
     logger.info("fetched %s@%s (%s) into %s", repo, sha, ", ".join(files), cache)
+    if sha and revision and revision != sha:
+        _write_ref(repo, revision, sha)
     return snapshot_dir(repo, sha) if sha else cache
+
+
+def _write_ref(repo: str, branch: str, sha: str) -> None:
+    """Record in the cache which commit ``branch`` resolved to (as huggingface_hub does), so a
+    later offline load of the branch finds the snapshot."""
+    ref = hub_cache_dir() / ("models--" + repo.replace("/", "--")) / "refs" / branch
+    try:
+        ref.parent.mkdir(parents=True, exist_ok=True)
+        tmp = ref.with_name(f".{ref.name}.{os.getpid()}.part")
+        tmp.write_text(sha)
+        os.replace(tmp, ref)
+    except OSError:
+        logger.debug("could not record %s@%s -> %s in the cache", repo, branch, sha, exc_info=True)
 
 
 def local_folder(entry: Entry) -> Path | None:

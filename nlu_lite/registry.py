@@ -52,7 +52,9 @@ class Source:
     installed Python package that carries the same files (``package_name/sub/folder``), used
     first when it is installed, so the model works with no network at all.  ``path``: a local
     folder.  ``verified`` is False for a hub revision nobody could confirm; loading such an
-    entry warns.
+    entry warns.  An ``hf`` source with ``verified: false`` and no revision *tracks* the
+    repository's main branch: the commit a load resolves is recorded, and a lock file
+    (:mod:`nlu_lite.locking`) can freeze it.
     """
 
     hf: str | None = None
@@ -64,12 +66,17 @@ class Source:
     def describe(self) -> str:
         parts = []
         if self.hf:
-            parts.append(f"{self.hf}@{self.revision or 'main'}")
+            parts.append(f"{self.hf}@{self.revision or 'main (tracked)'}")
         if self.package:
             parts.append(f"package {self.package}")
         if self.path:
             parts.append(f"folder {self.path}")
         return ", ".join(parts)
+
+    @property
+    def tracks_main(self) -> bool:
+        """True for a hub source with no commit pinned: it follows the repository's main branch."""
+        return bool(self.hf) and self.revision is None and not self.package and not self.path
 
 
 @dataclass(frozen=True)
@@ -79,8 +86,9 @@ class Entry:
     spelling: str
     task: str
     source: Source
-    dimension: int
-    layers: int
+    # None: the model's config decides at load (hidden_size, num_hidden_layers)
+    dimension: int | None
+    layers: int | None
     max_length: int
     case_sensitive: bool
     family: str
@@ -152,9 +160,9 @@ FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
     "spelling": ((str,), True),
     "task": ((str,), True),
     "source": ((dict,), True),
-    "dimension": ((int,), True),
-    "layers": ((int,), True),
     # optional: where the registry is silent, the model's own files decide at load
+    "dimension": ((int,), False),
+    "layers": ((int,), False),
     "max_length": ((int,), False),
     "case_sensitive": ((bool,), False),
     "language": ((str,), True),
@@ -173,26 +181,38 @@ FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
     "description": ((str,), True),
     "nlu_model": ((str,), False),
 }
-_FILE_KEYS = {"family", "defaults", "models", "no_equivalent"}
+_FILE_KEYS = {"family", "defaults", "models", "no_equivalent", "nlu_names"}
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that refuses a mapping with the same key twice, and aliases of lists or
-    mappings: an alias may repeat a plain value (``*glove`` for a shared explanation), but nested
-    aliases of collections let a few hundred bytes expand into gigabytes."""
+class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """``yaml.SafeLoader`` semantics (libyaml's parser where installed, for speed) that refuse a
+    mapping with the same key twice, and aliases of lists or mappings: an alias may repeat a plain
+    value (``*glove`` for a shared explanation), but nested aliases of collections let a few
+    hundred bytes expand into gigabytes."""
 
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        event = self.peek_event()
-        if isinstance(event, yaml.AliasEvent):
-            target = self.anchors.get(event.anchor)
-            if target is not None and not isinstance(target, yaml.ScalarNode):
-                raise yaml.constructor.ConstructorError(
-                    None,
-                    None,
-                    "aliases of lists or mappings (*name) are not allowed in a registry file",
-                    getattr(event, "start_mark", None),
-                )
-        return super().compose_node(parent, index)
+    def construct_document(self, node: Any) -> Any:
+        _refuse_shared_collections(node)
+        return super().construct_document(node)
+
+
+def _refuse_shared_collections(root: Any) -> None:
+    """An alias is the very node it names: a list or mapping met twice in the tree is one."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, yaml.ScalarNode):
+            continue
+        if id(node) in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, "aliases of lists or mappings (*name) are not allowed in a registry file", node.start_mark
+            )
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                stack.extend((key, value))
+        else:
+            stack.extend(node.value)
 
 
 def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
@@ -307,6 +327,8 @@ def parse_entry(
     # placeholders until the model's files are read (nlu_lite.components.settle)
     merged.setdefault("max_length", 512)
     merged.setdefault("case_sensitive", False)
+    merged.setdefault("dimension", None)
+    merged.setdefault("layers", None)
     return Entry(family=family, file=str(file), stated=stated, **merged)
 
 
@@ -327,17 +349,16 @@ def _check_spelling(file: Path, path: str, merged: dict[str, Any]) -> None:
 
 def parse_file(file: Path) -> tuple[list[Entry], dict[str, str]]:
     """Parse one registry YAML file into entries and its no-equivalent notes."""
-    try:
-        with open(file, encoding="utf-8") as fh:
-            doc = yaml.load(fh, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        raise RegistryError(file, None, f"not valid YAML: {str(exc)[:500]}") from None
-    except UnicodeDecodeError as exc:
-        raise RegistryError(file, None, f"not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
-    except OSError as exc:
-        raise RegistryError(file, None, f"cannot be read: {exc.strerror}") from None
+    entries, notes, _ = parse_file_tables(file)
+    return entries, notes
+
+
+def parse_file_tables(file: Path) -> tuple[list[Entry], dict[str, str], dict[str, str]]:
+    """Parse one registry YAML file into entries, its no-equivalent notes, and its ``nlu_names``
+    table (an NLU name -> the spelling of the catalogue entry that loads NLU's model)."""
+    doc = _read_yaml(file)
     if doc is None:
-        return [], {}
+        return [], {}, {}
     if not isinstance(doc, dict):
         raise RegistryError(file, None, "the top level must be a mapping with 'family' and 'models'")
     for key in doc:
@@ -353,10 +374,25 @@ def parse_file(file: Path) -> tuple[list[Entry], dict[str, str]]:
     if not isinstance(models, list):
         raise RegistryError(file, "models", "must be a list of entries")
     entries = [parse_entry(file, f"models[{i}]", raw, defaults, family) for i, raw in enumerate(models)]
-    notes = doc.get("no_equivalent", {}) or {}
-    if not isinstance(notes, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in notes.items()):
-        raise RegistryError(file, "no_equivalent", "must map spellings to explanations")
-    return entries, {k.lower(): v for k, v in notes.items()}
+    tables = []
+    for key, what in (("no_equivalent", "explanations"), ("nlu_names", "catalogue spellings")):
+        table = doc.get(key, {}) or {}
+        if not isinstance(table, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in table.items()):
+            raise RegistryError(file, key, f"must map names to {what}")
+        tables.append({k.lower(): v for k, v in table.items()})
+    return entries, tables[0], tables[1]
+
+
+def _read_yaml(file: Path) -> Any:
+    try:
+        with open(file, encoding="utf-8") as fh:
+            return yaml.load(fh, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise RegistryError(file, None, f"not valid YAML: {str(exc)[:500]}") from None
+    except UnicodeDecodeError as exc:
+        raise RegistryError(file, None, f"not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    except OSError as exc:
+        raise RegistryError(file, None, f"cannot be read: {exc.strerror}") from None
 
 
 def builtin_dir() -> Path:
@@ -381,14 +417,28 @@ class Registry:
         self._index: dict[str, Entry] = {}
         self._defined_in: dict[str, str] = {}
         self.no_equivalent: dict[str, str] = {}
+        # NLU names that load a catalogue entry under another spelling (name -> spelling)
+        self.nlu_names: dict[str, str] = {}
+        name_files: dict[str, Path] = {}
         for folder in self.folders:
             if not folder.is_dir():
                 raise RegistryError(folder, None, "registry folder does not exist")
             for file in sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml")):
-                entries, notes = parse_file(file)
+                entries, notes, names = parse_file_tables(file)
                 self.no_equivalent.update(notes)
+                for name in names:
+                    name_files[name] = file
+                self.nlu_names.update(names)
                 for entry in entries:
                     self._add(entry)
+        for name, spelling in self.nlu_names.items():
+            target = self._index.get(spelling.lower())
+            if target is None:
+                raise RegistryError(name_files[name], f"nlu_names.{name}", f"{spelling!r} is not a catalogue spelling")
+            if self._index.get(name, target) is not target:
+                raise RegistryError(
+                    name_files[name], f"nlu_names.{name}", f"already names {self._index[name].spelling!r}"
+                )
 
     def _add(self, entry: Entry) -> None:
         names = [entry.spelling, *entry.aliases]
@@ -417,10 +467,11 @@ class Registry:
 
     def find(self, spelling: str) -> Entry | None:
         key = spelling.strip().lower()
-        if key in self._index:
-            return self._index[key]
-        if "en." + key in self._index:  # the language may be left out, as in NLU
-            return self._index["en." + key]
+        for candidate in (key, "en." + key):  # the language may be left out, as in NLU
+            if candidate in self._index:
+                return self._index[candidate]
+            if candidate in self.nlu_names:
+                return self._index[self.nlu_names[candidate].lower()]
         return None
 
     def get(self, spelling: str) -> Entry:

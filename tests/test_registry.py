@@ -22,17 +22,32 @@ def test_registry_builtin_entries_are_valid_and_pinned():
     for entry in reg:
         assert entry.spelling.startswith(entry.language + ".")
         assert entry.spelling.split(".")[1] == entry.task
+        assert entry.source.hf, entry.spelling
+        if entry.task == "embed_sentence":
+            assert entry.output_level in ("sentence", "document")
+        if entry.family == "nlu_namespace":
+            _check_generated(entry, unverified_section)
+            continue
         assert entry.dimension > 0 and entry.layers > 0 and entry.max_length >= 8
         assert entry.licence and entry.description and entry.size_mb and entry.paper
         assert entry.heads and entry.dimension % entry.heads == 0, entry.spelling
         assert entry.architecture, entry.spelling
-        assert entry.source.hf, entry.spelling
         if entry.source.verified:
             assert HEX40.match(entry.source.revision or ""), entry.spelling
         else:  # shipped unverified only when the README says so
             assert entry.spelling in unverified_section, f"{entry.spelling} is unverified but not listed in README"
-        if entry.task == "embed_sentence":
-            assert entry.output_level in ("sentence", "document")
+
+
+def _check_generated(entry, unverified_section):
+    """The generated NLU namespace: NLU's model, pinned to a commit or tracking main (the README
+    says which as a rule, not name by name)."""
+    assert entry.nlu_model and entry.description and entry.licence, entry.spelling
+    assert entry.nlu_model in entry.description
+    if entry.source.verified:
+        assert HEX40.match(entry.source.revision or ""), entry.spelling
+    else:
+        assert entry.source.tracks_main, entry.spelling
+    assert "nlu_namespace.yaml" in unverified_section
 
 
 @pytest.mark.parametrize("layers", [2, 4, 6, 8, 10, 12])
@@ -183,7 +198,7 @@ def test_registry_good_user_file_parses(tmp_path):
     ("change", "key"),
     [
         (("    layers: 1\n", "    layers: 1\n    colour: red\n"), "models[0].colour"),
-        (("    layers: 1\n", ""), "models[0].layers"),
+        (("    layers: 1\n", "    layers: 0\n"), "models[0].layers"),
         (("revision: 0123456789abcdef0123456789abcdef01234567", "revision: main"), "models[0].source.revision"),
         (("task: embed\n", "task: classify\n"), "models[0].task"),
         (("dimension: 8", "dimension: eight"), "models[0].dimension"),

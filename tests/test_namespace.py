@@ -1,0 +1,234 @@
+"""NLU's namespace: the generated registry file, entries that track a repository's main branch,
+and the lock file that freezes them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import TINY_REPO, TINY_REVISION, _write_tiny, snapshot
+
+import nlu_lite
+from nlu_lite import locking
+from nlu_lite.errors import NoEquivalentError, RegistryError
+from nlu_lite.registry import Registry, builtin_dir
+
+ROOT = Path(__file__).resolve().parents[1]
+TOOLS = ROOT / "tools" / "nlu_namespace"
+TRACKED = "nlu-lite-tests/tracked-bert"
+SHA1 = "1" * 40
+SHA2 = "2" * 40
+TRACKED_YAML = f"""\
+family: tracked
+models:
+  - spelling: en.embed.tests.tracked
+    aliases: [embed.tracked_by_nlu_name]
+    task: embed
+    language: en
+    licence: apache-2.0
+    description: a model whose commit nobody confirmed
+    source: {{hf: {TRACKED}, verified: false}}
+    nlu_model: tracked_jsl_model
+"""
+
+
+@pytest.fixture(autouse=True)
+def _fresh_tracking(monkeypatch):
+    """Each test starts with no commits resolved or warned about in this process."""
+    monkeypatch.setattr(locking, "_resolved", {})
+    monkeypatch.setattr(locking, "_warned", set())
+    monkeypatch.setattr(locking, "_cache", {})
+
+
+def _point_main(sha: str, seed: int) -> Path:
+    snap = snapshot(TRACKED, sha)  # refs/main -> sha
+    if not (snap / "config.json").exists():
+        _write_tiny(snap, seed=seed)
+    return snap
+
+
+@pytest.fixture
+def tracked(tmp_path, monkeypatch):
+    folder = tmp_path / "registry"
+    folder.mkdir()
+    (folder / "tracked.yaml").write_text(TRACKED_YAML)
+    monkeypatch.setenv("NLU_LITE_REGISTRY", str(folder))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.chdir(tmp_path)  # the default lock file is ./nlu-lite.lock
+    monkeypatch.delenv(locking.LOCK_ENV, raising=False)
+    _point_main(SHA2, seed=2)
+    _point_main(SHA1, seed=1)
+    return tmp_path
+
+
+def test_namespace_tracked_entry_loads_main_warns_once_and_records_the_commit(tracked):
+    entry = nlu_lite.resolve("en.embed.tests.tracked")
+    assert entry.source.tracks_main and entry.dimension is None and entry.layers is None
+    with pytest.warns(UserWarning, match=r"tracks the main branch of nlu-lite-tests/tracked-bert.*111111111111"):
+        pipe = nlu_lite.load("en.embed.tests.tracked")
+    df = pipe.predict("I love NLP")
+    assert df.attrs["revisions"] == [SHA1]
+    # dimension and layers the registry does not state come from the model's config
+    assert (pipe.encoders[0].entry.dimension, pipe.encoders[0].entry.layers) == (32, 3)
+    assert len(df["en_embed_tests_tracked_embeddings"].iloc[0]) == 32
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        nlu_lite.load("embed.tracked_by_nlu_name")  # the same repository: no second warning
+
+
+def test_namespace_lock_freezes_the_commit_later_loads_use(tracked):
+    with pytest.warns(UserWarning):
+        first = nlu_lite.load("en.embed.tests.tracked").predict("I love NLP")
+    file = nlu_lite.lock()
+    assert file == tracked / "nlu-lite.lock"
+    doc = json.loads(file.read_text())
+    assert doc == {
+        "nlu_lite_lock": 1,
+        "models": {TRACKED: {"revision": SHA1, "spellings": ["en.embed.tests.tracked"]}},
+    }
+    _point_main(SHA2, seed=2)  # the repository moves on
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a locked load is frozen: no warning
+        locked = nlu_lite.load("en.embed.tests.tracked").predict("I love NLP")
+    assert locked.attrs["revisions"] == [SHA1]
+    np.testing.assert_array_equal(
+        np.stack(locked["en_embed_tests_tracked_embeddings"]), np.stack(first["en_embed_tests_tracked_embeddings"])
+    )
+    # without the lock file, main's new commit (other weights) is what loads
+    file.unlink()
+    moved = nlu_lite.load("en.embed.tests.tracked").predict("I love NLP")
+    assert moved.attrs["revisions"] == [SHA2]
+    assert not np.allclose(
+        np.stack(moved["en_embed_tests_tracked_embeddings"]), np.stack(first["en_embed_tests_tracked_embeddings"])
+    )
+    _point_main(SHA1, seed=1)
+
+
+def test_namespace_lock_keeps_existing_commits_unless_update(tracked, monkeypatch):
+    lock_file = tracked / "elsewhere.lock"
+    monkeypatch.setenv(locking.LOCK_ENV, str(lock_file))
+    nlu_lite.lock()  # nothing loaded: the cache's main is what would load
+    assert json.loads(lock_file.read_text())["models"][TRACKED]["revision"] == SHA1
+    _point_main(SHA2, seed=2)
+    nlu_lite.lock()
+    assert json.loads(lock_file.read_text())["models"][TRACKED]["revision"] == SHA1
+    nlu_lite.lock(update=True)
+    assert json.loads(lock_file.read_text())["models"][TRACKED]["revision"] == SHA2
+    _point_main(SHA1, seed=1)
+
+
+def test_namespace_lock_cli(tracked):
+    env = {**__import__("os").environ, "NLU_LITE_REGISTRY": str(tracked / "registry")}
+    out = subprocess.run(
+        [sys.executable, "-m", "nlu_lite", "lock", "--file", str(tracked / "cli.lock")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tracked,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\t")[:2] == [TRACKED, SHA1]
+    assert "1 tracked models locked" in out.stderr
+    assert json.loads((tracked / "cli.lock").read_text())["models"][TRACKED]["revision"] == SHA1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "not json",
+        json.dumps({"models": {}}),
+        json.dumps({"nlu_lite_lock": 1, "models": {TRACKED: {"revision": "main"}}}),
+        json.dumps({"nlu_lite_lock": 1, "models": {TRACKED: {"revision": "../../x"}}}),
+    ],
+)
+def test_namespace_bad_lock_file_is_a_typed_error(tracked, text):
+    (tracked / "nlu-lite.lock").write_text(text)
+    with pytest.raises(RegistryError, match=r"nlu-lite\.lock"):
+        nlu_lite.load("en.embed.tests.tracked")
+
+
+def test_namespace_pinned_entries_ignore_the_lock_file(tiny_registry, tmp_path, monkeypatch):
+    monkeypatch.setenv("NLU_LITE_REGISTRY", str(tiny_registry))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "nlu-lite.lock").write_text(
+        json.dumps({"nlu_lite_lock": 1, "models": {TINY_REPO: {"revision": "f" * 40}}})
+    )
+    df = nlu_lite.load("en.embed.tests.tiny").predict("I love NLP")
+    assert df.attrs["revisions"] == [TINY_REVISION]
+
+
+def test_namespace_download_records_the_branch_it_resolved(tmp_path, monkeypatch):
+    """A download of 'main' leaves refs/main in the cache, so the next offline load finds it."""
+    from fake_hub import FakeHub
+
+    from nlu_lite.hub import cached_snapshot, fetch
+
+    served = tmp_path / "served"
+    shutil.copytree(snapshot(TINY_REPO, TINY_REVISION), served)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", False)
+    with FakeHub(TINY_REPO, TINY_REVISION, served) as fake:
+        monkeypatch.setattr("huggingface_hub.constants.ENDPOINT", fake.url)
+        monkeypatch.setattr(
+            "huggingface_hub.constants.HUGGINGFACE_CO_URL_TEMPLATE",
+            fake.url + "/{repo_id}/resolve/{revision}/{filename}",
+        )
+        folder = fetch(TINY_REPO, "main")
+    assert folder.name == TINY_REVISION
+    assert cached_snapshot(TINY_REPO, "main") == folder
+
+
+# --- the generated namespace --------------------------------------------------------------------
+
+
+def test_namespace_generated_file_is_up_to_date():
+    """registry/nlu_namespace.yaml is what tools/nlu_namespace/generate.py makes of its inputs."""
+    out = subprocess.run(
+        [sys.executable, str(TOOLS / "generate.py"), "--check"], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+
+
+def test_namespace_coverage_meets_the_targets():
+    """>= 85 % of NLU's 705 en/xx embedding names load NLU's model, the rest say why not; 0 unknown,
+    0 wrong.  README quotes this report."""
+    sys.path.insert(0, str(TOOLS))
+    try:
+        import namespace_coverage  # tools/nlu_namespace/namespace_coverage.py
+    finally:
+        sys.path.remove(str(TOOLS))
+    result = namespace_coverage.classify(namespace_coverage.nlu_names())
+    assert len(result) == 705
+    report = namespace_coverage.report(result)
+    assert namespace_coverage.meets_targets(result), report
+    readme = (ROOT / "README.md").read_text()
+    assert report in readme, "README.md quotes an old coverage report; paste the new one"
+
+
+def test_namespace_every_no_equivalent_answer_names_a_catalogue_model():
+    registry = Registry([builtin_dir()])
+    for name, note in registry.no_equivalent.items():
+        with pytest.raises(NoEquivalentError) as info:
+            registry.get(name)
+        assert info.value.suggestions, (name, note)
+        for suggestion in info.value.suggestions:
+            assert registry.find(suggestion) is not None, (name, suggestion)
+
+
+def test_namespace_catalogue_is_fast_and_light():
+    """Listing ~550 entries stays well under a second and never imports torch."""
+    code = (
+        "import sys, time; t = time.perf_counter(); import nlu_lite; n = len(nlu_lite.models()); "
+        "print(n, time.perf_counter() - t, 'torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    n, _seconds, torch_loaded = out.stdout.split()
+    assert int(n) > 500 and torch_loaded == "False"
