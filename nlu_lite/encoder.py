@@ -146,7 +146,8 @@ class Encoder:
         self.max_length = limit
         self.capacity = limit - len(self.prefix) - len(self.suffix)
         n_layers = getattr(config, "num_hidden_layers", None) or getattr(config, "n_layers", None)
-        self.n_layers = int(n_layers) if n_layers else self.entry.layers
+        self.n_layers = int(n_layers) if n_layers else int(self.entry.layers or 0)
+        self.dimension = int(self.entry.dimension or getattr(config, "hidden_size", 0))  # settled from config
         self.cls_index = 0 if self.prefix else -1
         self.head = components.head  # the model's Dense modules after pooling, or None
         self.runner = TorchRunner(self.model, device, dtype, self.n_layers, self.entry.spelling)
@@ -205,7 +206,7 @@ class Encoder:
 
     def output_dim(self, opts: RunOptions) -> int:
         n = len(self.layer_indices(opts.layers))
-        return self.entry.dimension * (n if opts.layer_combine == "concat" and n > 1 else 1)
+        return self.dimension * (n if opts.layer_combine == "concat" and n > 1 else 1)
 
     def encode(
         self,

@@ -331,7 +331,7 @@ class Pipeline:
         rate = 1.3e11 if self.device.type == "cpu" else 5e12
         if self.dtype != "float32":
             rate *= 2
-        flops = sum(24 * e.entry.dimension**2 * e.n_layers for e in self.encoders)
+        flops = sum(24 * e.dimension**2 * e.n_layers for e in self.encoders)
         return pieces * flops / rate
 
     def _provenance(self, level: str, options: PredictOptions, inputs: Inputs) -> dict[str, Any]:

@@ -52,9 +52,11 @@ ANNOTATORS: dict[str, dict[str, Any]] = {
     "XlnetEmbeddings": {"task": "embed", **TOKEN},
     "LongformerEmbeddings": {"task": "embed", **TOKEN},
     "BertSentenceEmbeddings": {"task": "embed_sentence", "output_level": "sentence", "pooling": "pooler"},
-    "RoBertaSentenceEmbeddings": {"task": "embed_sentence", "output_level": "sentence", "pooling": "cls"},
-    "XlmRoBertaSentenceEmbeddings": {"task": "embed_sentence", "output_level": "sentence", "pooling": "cls"},
-    "MPNetEmbeddings": {"task": "embed_sentence", "output_level": "sentence", "pooling": "mean", "normalize": True},
+    "RoBertaSentenceEmbeddings": {"task": "embed_sentence", "output_level": "sentence", "pooling": "pooler"},
+    "XlmRoBertaSentenceEmbeddings": {"task": "embed_sentence", "output_level": "sentence", "pooling": "pooler"},
+    # the pooling inside John Snow Labs' exported graphs is not stated in Spark NLP's source: the
+    # model's own files decide (sentence-transformers' modules), as its authors meant it
+    "MPNetEmbeddings": {"task": "embed_sentence", "output_level": "sentence"},
     "E5Embeddings": {"task": "embed_sentence", "output_level": "sentence", "pooling": "mean", "normalize": True},
     "BGEEmbeddings": {"task": "embed_sentence", "output_level": "sentence", "pooling": "cls", "normalize": True},
 }
