@@ -147,7 +147,7 @@ class Encoder:
         self.capacity = limit - len(self.prefix) - len(self.suffix)
         n_layers = getattr(config, "num_hidden_layers", None) or getattr(config, "n_layers", None)
         self.n_layers = int(n_layers) if n_layers else int(self.entry.layers or 0)
-        self.dimension = int(self.entry.dimension or getattr(config, "hidden_size", 0))  # settled from config
+        self.dimension = int(self.entry.dimension or getattr(config, "hidden_size", 0) or 0)  # settled from config
         self.cls_index = 0 if self.prefix else -1
         self.head = components.head  # the model's Dense modules after pooling, or None
         self.runner = TorchRunner(self.model, device, dtype, self.n_layers, self.entry.spelling)

@@ -20,6 +20,7 @@ from nlu_lite.errors import InvalidOptionError
 from nlu_lite.options import PredictOptions
 from nlu_lite.pooling import reduce_words, word_targets
 from nlu_lite.sentences import Splitter, run_splitter, split_spans_many
+from nlu_lite.spark_tokens import spark_nlp_spans
 
 
 @dataclass(frozen=True)
@@ -261,6 +262,48 @@ def token_rows(
     return Level(rows, text, vectors, extra, meta, out.windows_per_unit)
 
 
+def spark_token_rows(
+    encoders: Sequence[Encoder],
+    texts: list[str],
+    units: Units,
+    sents: Sentences,
+    word_pooling: str,
+    opts: RunOptions,
+    metadata: bool,
+    tick: Callable[[int], Any] | None = None,
+) -> Level:
+    """Rows of Spark NLP's default Tokenizer (NLU's token rows), with exact offsets; each model's
+    vector for a token comes from its pieces inside the token (the first, as Spark NLP does, or
+    the last or mean).  A token no piece of a model touches (characters its tokenizer drops) has
+    no vector from that model (NaN), as NLU pads such tokens."""
+    item_unit_l: list[int] = []
+    item_b_l: list[int] = []
+    item_e_l: list[int] = []
+    for u, (unit_text, base) in enumerate(zip(units.texts, units.base.tolist(), strict=True)):
+        for b, e in spark_nlp_spans(unit_text):
+            item_unit_l.append(u)
+            item_b_l.append(base + b)
+            item_e_l.append(base + e)
+    item_unit = np.asarray(item_unit_l, dtype=np.int64)
+    item_b = np.asarray(item_b_l, dtype=np.int64)
+    item_e = np.asarray(item_e_l, dtype=np.int64)
+    rows = lay_out_rows(len(texts), units.input[item_unit], item_unit, item_b, item_e)
+    longest = max((len(t) for t in texts), default=0)
+    spans = (item_unit, item_b, item_e, longest)
+    vectors = {enc.entry.column: _aligned_vectors(enc, units, rows, spans, word_pooling, opts) for enc in encoders}
+    text = [""] * rows.n
+    for r, i, b, e in zip(rows.of_item.tolist(), units.input[item_unit].tolist(), item_b_l, item_e_l, strict=True):
+        text[r] = texts[i][b:e]
+    meta: dict[str, np.ndarray] = {}
+    if metadata:  # the first model's pieces inside each token
+        pk = encoders[0].tokenize(units.texts)
+        f, last, ok = _align(pk, item_unit, item_b, item_e, longest) if len(pk.ids) else (0, 0, False)
+        meta["pieces"] = np.zeros(rows.n, dtype=np.int64)
+        meta["pieces"][rows.of_item] = np.where(ok, np.asarray(last) - f + 1, 0)
+    extra = {"sentence_id": sentence_ids(rows, sents, longest)}
+    return Level(rows, text, vectors, extra, meta, np.zeros(len(units.texts), dtype=np.int64))
+
+
 def unit_rows(
     encoders: Sequence[Encoder],
     texts: list[str],
@@ -321,4 +364,6 @@ def build_level(
         return unit_rows(encoders, texts, units, pieces0, options.pooling, options.prompt, run, options.metadata, tick)
     assert sents is not None
     word_pooling = options.word_pooling or encoders[0].entry.word_pooling
+    if level == "token" and options.tokenizer == "spark_nlp":
+        return spark_token_rows(encoders, texts, units, sents, word_pooling, run, options.metadata, tick)
     return token_rows(encoders, level, texts, units, pieces0, sents, word_pooling, run, options.metadata, tick)

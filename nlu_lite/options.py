@@ -11,6 +11,7 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
+from nlu_lite.conventions import resolve_convention
 from nlu_lite.errors import InvalidOptionError
 
 Task = Literal["embed", "embed_sentence"]
@@ -29,6 +30,8 @@ WORD_POOLINGS: tuple[str, ...] = ("first", "mean", "last")
 LAYER_COMBINES: tuple[str, ...] = ("mean", "sum", "concat")
 EMBEDDING_FORMATS: tuple[str, ...] = ("array", "expand", "numpy")
 ERRORS: tuple[str, ...] = ("raise", "coerce")
+# what makes token rows: the model tokenizer's own words, or Spark NLP's default Tokenizer (NLU's)
+TOKENIZERS: tuple[str, ...] = ("model", "spark_nlp")
 DEFAULT_BATCH_SIZE = 256
 
 
@@ -78,6 +81,9 @@ class PredictOptions:
     get_embeddings: bool = True
     return_spark_df: bool = False
     partition: int | None = None
+    # NLU 5's layout (nlu_lite.conventions); None: NLU_LITE_CONVENTION, else nlu_lite's own
+    convention: str | None = None
+    tokenizer: str | None = None  # None: 'spark_nlp' under convention='nlu5', else 'model'
 
     def __post_init__(self) -> None:
         if self.output_level == "":  # NLU's default: the model's own level
@@ -109,6 +115,12 @@ class PredictOptions:
         if self.output_path == "":  # NLU's default: no file
             object.__setattr__(self, "output_path", None)
         _positive_int("batch_size", self.batch_size)
+        convention = resolve_convention(self.convention)
+        object.__setattr__(self, "convention", convention)
+        if self.tokenizer is None:
+            object.__setattr__(self, "tokenizer", "spark_nlp" if convention == "nlu5" else "model")
+        if self.tokenizer not in TOKENIZERS:
+            raise InvalidOptionError("tokenizer", self.tokenizer, TOKENIZERS)
 
     def level_for(self, default: str) -> str:
         """The output level in force: the asked one, else the model's default."""
@@ -128,6 +140,8 @@ class PredictOptions:
             "layers": [int(x) for x in layers] if isinstance(layers, Sequence) else int(layers),
             "layer_combine": self.layer_combine,
             "prompt": self.prompt,
+            "convention": self.convention,
+            "tokenizer": self.tokenizer,
         }
 
 
@@ -157,6 +171,16 @@ OPTION_TABLE: tuple[tuple[str, Sequence[Any] | str, Any], ...] = (
     ("return_spark_df", "(False, True): a Spark DataFrame (pyspark) instead of pandas", False),
     ("partition", "Spark/Dask partitions to spread the work over (input partitions when None)", None),
     ("multithread", "NLU's LightPipeline switch: accepted, no effect", True),
+    (
+        "convention",
+        "('nlu_lite', 'nlu5'): NLU 5's column names, positions and layout",
+        "$NLU_LITE_CONVENTION or 'nlu_lite'",
+    ),
+    (
+        "tokenizer",
+        "('model', 'spark_nlp'): token rows from the model's words or Spark NLP's Tokenizer",
+        "'model' ('spark_nlp' under nlu5)",
+    ),
 )
 
 

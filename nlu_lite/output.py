@@ -146,6 +146,11 @@ def _name_index(index: pd.Index, columns: list[Hashable]) -> pd.Index:
 
 
 def vector_columns(df: pd.DataFrame) -> list[str]:
+    """The vector columns: those a result records (NLU 5's layout names them its own way), else
+    nlu_lite's ``*_embeddings``."""
+    recorded = df.attrs.get("vector_columns")
+    if recorded is not None:
+        return [c for c in recorded if c in df.columns]
     return [c for c in df.columns if isinstance(c, str) and c.endswith("_embeddings")]
 
 

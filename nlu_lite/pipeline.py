@@ -13,6 +13,7 @@ import logging
 import os
 import platform
 from collections.abc import Hashable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ import numpy as np
 
 from nlu_lite import scale
 from nlu_lite.components import Components, load_components
+from nlu_lite.conventions import nlu5_frame, nlu5_parts, object_column, token_matrices, vector_names
 from nlu_lite.devices import pick_device, pick_dtype
 from nlu_lite.encoder import Encoder
 from nlu_lite.errors import InvalidOptionError
@@ -181,6 +183,8 @@ class Pipeline:
         overlap: float = 0.25,
         progress: bool | None = None,
         index_column: str | None = None,
+        convention: str | None = None,
+        tokenizer: str | None = None,
     ) -> Any:
         """Embed ``data`` (string, list/tuple/array of strings, Series, DataFrame, dask or Spark
         DataFrame) into a DataFrame at ``output_level`` (token, sub_token, sentence, document; the
@@ -191,6 +195,10 @@ class Pipeline:
         input as ``document``, ``get_embeddings=False`` drops vectors, ``return_spark_df`` gives a
         Spark DataFrame, ``partition`` repartitions Spark/dask input; ``multithread`` has no effect,
         ``parser_*`` are refused).  The keyword-only rest is nlu_lite's; ``print_info()`` lists all.
+        ``convention='nlu5'`` (or ``NLU_LITE_CONVENTION=nlu5``) lays the result out as NLU 5 does
+        (``word_embedding_<x>`` columns, inclusive ``<level>_begin``/``_end``, …; see
+        docs/migration.md); ``tokenizer='spark_nlp'`` makes token rows of Spark NLP's default
+        Tokenizer (the default under ``nlu5``), each word's vector from its first piece.
         """
         if parser_output or parser_config:
             raise InvalidOptionError(
@@ -204,7 +212,7 @@ class Pipeline:
             output_level, positions, pooling, word_pooling, layers, layer_combine, sentence_splitter, prompt,
             metadata, embedding_format, text_column, keep, errors, token_budget, batch_size, overlap, progress,
             None if output_path is None else os.fspath(output_path), drop_irrelevant_cols, get_embeddings,
-            return_spark_df, partition,
+            return_spark_df, partition, convention, tokenizer,
         )  # fmt: skip
         if scale.is_dask(data) or scale.is_spark(data):
             return scale.predict_distributed(self, data, options, index_column)
@@ -225,13 +233,37 @@ class Pipeline:
             check_sentence_head(self.encoders, options.prompt)
 
     def _predict(self, data: Any, options: PredictOptions) -> Any:
-        first = self.encoders[0]
-        level = options.level_for(first.entry.output_level)
+        level = options.level_for(self.encoders[0].entry.output_level)
         self._check(level, options)
         inputs = read_inputs(
             data, text_column=options.text_column, errors=options.errors, keep_columns=options.keep_columns
         )
         texts = inputs.texts
+        done = self._level(level, texts, options)
+        rows, extra = done.rows, done.extra
+        if not options.drop_irrelevant_cols and level != "document":  # NLU keeps the input text too
+            extra["document"] = np.asarray(texts, dtype=object)[rows.input]
+        parts: dict[str, Any] = {
+            "level": level,
+            "texts": done.text,
+            "index": inputs.index.take(rows.input),
+            "begin": rows.begin,
+            "end": rows.end,
+            "positions": options.positions,
+            "extra": extra,
+            "meta": done.meta,
+            "vectors": done.vectors,
+            "carried": inputs.carried.iloc[rows.input] if inputs.carried is not None else None,
+            "embedding_format": options.embedding_format,
+            "attrs": self._provenance(level, options, inputs),
+        }
+        if options.convention == "nlu5":
+            return self._nlu5(parts, inputs, done, options)
+        return assemble(**parts)
+
+    def _level(self, level: str, texts: list[str], options: PredictOptions) -> Any:
+        """Every model's rows and vectors at ``level`` (with the metadata counts asked for)."""
+        first = self.encoders[0]
         planned = plan_units(level, texts, options.sentence_splitter)
         units = planned[0]
         # prompts (asked for, or the model's default from its files) apply to pooled levels only
@@ -243,27 +275,40 @@ class Pipeline:
         finally:
             if tick is not None:
                 tick.close()
-        rows, meta = done.rows, done.meta
-        if not options.drop_irrelevant_cols and level != "document":  # NLU keeps the input text too
-            done.extra["document"] = np.asarray(texts, dtype=object)[rows.input]
         if options.metadata:
+            rows = done.rows
             per_input = functools.partial(np.bincount, units.input, minlength=len(texts))
-            meta["input_pieces"] = per_input(weights=np.diff(pieces0.unit_start)).astype(np.int64)[rows.input]
-            meta["input_windows"] = per_input(weights=done.windows_per_unit).astype(np.int64)[rows.input]
-        return assemble(
-            level=level,
-            texts=done.text,
-            index=inputs.index.take(rows.input),
-            begin=rows.begin,
-            end=rows.end,
-            positions=options.positions,
-            extra=done.extra,
-            meta=meta,
-            vectors=done.vectors,
-            carried=inputs.carried.iloc[rows.input] if inputs.carried is not None else None,
-            embedding_format=options.embedding_format,
-            attrs=self._provenance(level, options, inputs),
-        )
+            done.meta["input_pieces"] = per_input(weights=np.diff(pieces0.unit_start)).astype(np.int64)[rows.input]
+            done.meta["input_windows"] = per_input(weights=done.windows_per_unit).astype(np.int64)[rows.input]
+        return done
+
+    def _nlu5(self, parts: dict[str, Any], inputs: Inputs, done: Any, options: PredictOptions) -> Any:
+        """The result in NLU 5's layout (see nlu_lite.conventions)."""
+        if options.embedding_format != "array":
+            raise InvalidOptionError("embedding_format", options.embedding_format, "'array' with convention='nlu5'")
+        refs = self.nlu_ref.split()
+        if len(refs) != len(self.encoders):
+            refs = [e.entry.spelling for e in self.encoders]
+        tasks = [e.entry.task for e in self.encoders]
+        names = dict(zip([e.entry.column for e in self.encoders], vector_names(refs, tasks), strict=True))
+        level, rows = parts["level"], done.rows
+        matrices = {}
+        if level == "document" and "embed" in tasks:  # NLU gives word models' token vectors, unpooled
+            tok = self._level("token", inputs.texts, replace(options, metadata=False))
+            has_text = np.asarray([bool(t) for t in tok.text], dtype=bool)
+            for enc, task in zip(self.encoders, tasks, strict=True):
+                if task == "embed":
+                    block, has = tok.vectors[enc.entry.column]
+                    per_input = token_matrices(tok.rows.input, has_text, block, has, len(inputs.texts))
+                    matrices[names[enc.entry.column]] = [per_input[i] for i in rows.input.tolist()]
+        row_text = np.asarray(inputs.texts, dtype=object)[rows.input] if inputs.carried is not None else None
+        spans = (rows.begin, rows.end) if options.positions else None
+        parts["vectors"], parts["extra"] = nlu5_parts(level, parts["vectors"], parts["extra"], names, spans, row_text)
+        parts["positions"] = False
+        frame = assemble(**parts)
+        for name, values in matrices.items():
+            frame[name] = object_column(values, frame.index)
+        return nlu5_frame(frame, list(names.values()))
 
     def predict_iter(self, data: Any, chunk_rows: int = 10_000, **options: Any) -> Iterator[Any]:
         """predict() in chunks of ``chunk_rows`` input rows, yielding one DataFrame per chunk.

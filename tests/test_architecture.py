@@ -14,7 +14,7 @@ ROOT = Path(nlu_lite.__file__).parent
 # Bottom to top; a module may import modules of its own layer or below, never above.
 LAYERS: list[set[str]] = [
     {"_version", "errors"},
-    {"options", "sentences", "vectors", "model_files", "spark_tokens"},
+    {"options", "sentences", "vectors", "model_files", "spark_tokens", "conventions"},
     {"registry", "inputs", "batching", "output", "pooling", "devices"},
     {"hub"},
     {"locking"},

@@ -1,0 +1,133 @@
+"""NLU 5's output conventions, on one switch (``predict(convention='nlu5')``, or for a whole
+process ``NLU_LITE_CONVENTION=nlu5``).
+
+nlu_lite's own layout (the default) follows the seed model card: a ``<spelling>_embeddings``
+column per model, ``begin``/``end`` with an exclusive end, ``sentence_id`` at token level, the
+index named ``origin_index``.  NLU 5.4.1 lays its output out differently; each rule below is
+taken from NLU's source (its wheel, ``nlu/pipe/col_substitution/``, ``nlu/pipe/pipeline.py``,
+``nlu/pipe/utils/data_conversion_utils.py``) and listed with its source in docs/migration.md:
+
+- the vector column is ``word_embedding_<x>`` for word-embedding models and
+  ``sentence_embedding_<x>`` for sentence-embedding models, where ``<x>`` is the first segment
+  of the name as the user typed it after its language and ``embed``/``embed_sentence``
+  (``en.embed.bert`` -> ``word_embedding_bert``); two models with the same ``<x>`` take one
+  more segment each until they differ;
+- positions are ``<level>_begin`` / ``<level>_end`` (and ``<vector column>_begin`` / ``_end``),
+  Spark NLP's offsets with an inclusive end;
+- a DataFrame input's text comes back as a ``text`` column; there is no ``sentence_id``;
+- at document level a word-embedding model gives each row its token vectors as one 2-D array
+  (tokens x dimension), not a pooled vector;
+- the index is the input's, unnamed; columns are sorted by name.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from nlu_lite.errors import InvalidOptionError
+
+ENV_VAR = "NLU_LITE_CONVENTION"
+CONVENTIONS: tuple[str, ...] = ("nlu_lite", "nlu5")
+# the leading segments NLU drops when it names a column (col_name_substitution_utils.py)
+_CLEANABLE = frozenset(
+    "ner_converter spell ner_to_chunk_converter train classify ner med_ner dl match clean sentiment embed "
+    "embed_sentence embed_chunk explain pos resolve_chunk resolve".split()
+)
+_LANGUAGE = 3  # NLU drops a leading language code: 2-3 letters ('en', 'xx', 'yue')
+
+
+def resolve_convention(value: str | None) -> str:
+    """The convention in force: the one asked for, else ``NLU_LITE_CONVENTION``, else nlu_lite's."""
+    if value is None:
+        value = os.environ.get(ENV_VAR, "").strip() or "nlu_lite"
+        if value not in CONVENTIONS:
+            raise InvalidOptionError(ENV_VAR, value, CONVENTIONS)
+    if value not in CONVENTIONS:
+        raise InvalidOptionError("convention", value, CONVENTIONS)
+    return value
+
+
+def nlu_identifier(ref: str, depth: int = 1) -> str:
+    """NLU's name for a model in its column names: ``en.embed_sentence.mpnet.x`` -> ``mpnet``."""
+    splits = ref.split(".")
+    while len(splits) > 1 and (splits[0] in _CLEANABLE or (len(splits[0]) <= _LANGUAGE and splits[0].isalpha())):
+        splits.pop(0)
+    return "_".join(splits[:depth])
+
+
+def vector_names(refs: Sequence[str], tasks: Sequence[str]) -> list[str]:
+    """The vector column of each model, made unique as NLU does (one more segment, up to 10)."""
+    depth = [1] * len(refs)
+    for _ in range(10):
+        names = [_name(r, t, d) for r, t, d in zip(refs, tasks, depth, strict=True)]
+        clashes = {n for n in names if names.count(n) > 1}
+        if not clashes:
+            return names
+        depth = [d + 1 if n in clashes else d for n, d in zip(names, depth, strict=True)]
+    return [f"{n}_{i}" if names.count(n) > 1 else n for i, n in enumerate(names)]
+
+
+def _name(ref: str, task: str, depth: int) -> str:
+    kind = "sentence_embedding_" if task == "embed_sentence" else "word_embedding_"
+    ident = nlu_identifier(ref, depth)
+    return ident if ident.startswith(kind) else kind + ident
+
+
+def nlu5_parts(
+    level: str,
+    vectors: dict[str, Any],
+    extra: dict[str, np.ndarray],
+    names: dict[str, str],
+    spans: tuple[np.ndarray, np.ndarray] | None,
+    row_text: np.ndarray | None,
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The columns of one result in NLU 5's layout (before the frame is built): vectors renamed,
+    positions as ``<level>_begin``/``_end`` with an inclusive end, ``text`` for DataFrame input."""
+    renamed = {names[col]: value for col, value in vectors.items()}
+    out = {k: v for k, v in extra.items() if k != "sentence_id"}
+    if spans is not None:
+        begin, end = spans
+        last = np.maximum(end - 1, begin)  # Spark NLP's end is the last character's offset
+        out[f"{level}_begin"], out[f"{level}_end"] = begin, last
+        for name in renamed:
+            out[f"{name}_begin"], out[f"{name}_end"] = begin, last
+    if row_text is not None:
+        out["text"] = row_text
+    return renamed, out
+
+
+def nlu5_frame(frame: Any, vector_cols: list[str]) -> Any:
+    """The frame as NLU returns it: the index unnamed (unless it is the user's own name), columns
+    sorted by name, the vector columns recorded for later steps (``get_embeddings=False``)."""
+    if frame.index.nlevels == 1 and frame.index.name == "origin_index":
+        frame.index.name = None
+    frame = frame[sorted(frame.columns, key=str)]
+    frame.attrs["convention"] = "nlu5"
+    frame.attrs["vector_columns"] = list(vector_cols)
+    return frame
+
+
+def token_matrices(
+    row_input: np.ndarray, has_text: np.ndarray, block: np.ndarray, has: np.ndarray, n: int
+) -> list[np.ndarray]:
+    """NLU's document level for a word-embedding model: each input's token vectors as one 2-D
+    float32 array (a token without a vector is a row of NaN, as NLU pads them); an input with no
+    token gives a (0, dim) array."""
+    vecs = np.where(has[:, None], block, np.float32(np.nan)).astype(np.float32, copy=False)
+    keep = has_text
+    counts = np.bincount(row_input[keep], minlength=n)
+    return np.split(vecs[keep], np.cumsum(counts)[:-1])
+
+
+def object_column(values: list[np.ndarray], index: Any) -> Any:
+    """A pandas object column holding one array per row (never broadcast into a 2-D block)."""
+    import pandas as pd
+
+    cells = np.empty(len(values), dtype=object)
+    for i, value in enumerate(values):
+        cells[i] = value
+    return pd.Series(cells, index=index, dtype=object)
