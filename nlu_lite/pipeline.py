@@ -194,19 +194,10 @@ class Pipeline:
         too, ``keep_stranger_features`` keeps other columns, ``drop_irrelevant_cols=False`` adds the
         input as ``document``, ``get_embeddings=False`` drops vectors, ``return_spark_df`` gives a
         Spark DataFrame, ``partition`` repartitions Spark/dask input; ``multithread`` has no effect,
-        ``parser_*`` are refused).  The keyword-only rest is nlu_lite's; ``print_info()`` lists all.
-        ``convention='nlu5'`` (or ``NLU_LITE_CONVENTION=nlu5``) lays the result out as NLU 5 does
-        (``word_embedding_<x>`` columns, inclusive ``<level>_begin``/``_end``, …; see
-        docs/migration.md); ``tokenizer='spark_nlp'`` makes token rows of Spark NLP's default
-        Tokenizer (the default under ``nlu5``), each word's vector from its first piece.
+        ``parser_*`` are refused).  The keyword-only rest is nlu_lite's; ``print_info()`` lists all;
+        ``convention='nlu5'`` gives NLU 5's layout and Spark NLP's tokens (docs/migration.md).
         """
-        if parser_output or parser_config:
-            raise InvalidOptionError(
-                "parser_output",
-                parser_output or parser_config,
-                "False: NLU's parser output is for dependency "
-                "parsers; embeddings have none (not applicable to embeddings)",
-            )
+        _refuse_parser(parser_output, parser_config)
         keep = keep_columns if keep_stranger_features is None else bool(keep_stranger_features)
         options = PredictOptions(
             output_level, positions, pooling, word_pooling, layers, layer_combine, sentence_splitter, prompt,
@@ -406,6 +397,16 @@ class Pipeline:
                 "python": platform.python_version(),
             },
         }
+
+
+def _refuse_parser(parser_output: bool, parser_config: Any) -> None:
+    if parser_output or parser_config:
+        raise InvalidOptionError(
+            "parser_output",
+            parser_output or parser_config,
+            "False: NLU's parser output is for dependency parsers; embeddings have none (not applicable to "
+            "embeddings)",
+        )
 
 
 def finish(result: Any, options: PredictOptions) -> Any:
