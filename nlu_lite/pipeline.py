@@ -404,8 +404,7 @@ def _refuse_parser(parser_output: bool, parser_config: Any) -> None:
         raise InvalidOptionError(
             "parser_output",
             parser_output or parser_config,
-            "False: NLU's parser output is for dependency parsers; embeddings have none (not applicable to "
-            "embeddings)",
+            "False: NLU's parser output is for dependency parsers; embeddings have none (not applicable to embeddings)",
         )
 
 
