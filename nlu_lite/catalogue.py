@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from nlu_lite.components import settings_sources
 from nlu_lite.hub import is_cached, snapshot_dir
+from nlu_lite.locking import with_lock
 from nlu_lite.registry import Entry, get_registry
 
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ def models(pattern: str = "*") -> pd.DataFrame:
                 "layers": e.layers,
                 "size_mb": e.size_mb,
                 "licence": e.licence,
-                "cached": is_cached(e),
+                "cached": is_cached(with_lock(e)),
                 "aliases": ", ".join(e.aliases),
             }
         )
@@ -97,7 +98,7 @@ def info(spelling: str) -> ModelInfo:
     entry: Entry = get_registry().get(spelling)
     data = ModelInfo(entry.to_dict())
     data["column"] = entry.column
-    data["cached"] = is_cached(entry)
+    data["cached"] = is_cached(with_lock(entry))
     data["settings_from"] = settings_sources(entry)
     data.pop("stated", None)
     if entry.source.hf and entry.source.revision:

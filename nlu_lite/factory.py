@@ -19,6 +19,7 @@ from nlu_lite.components import file_max_length, quiet_transformers
 from nlu_lite.errors import InvalidOptionError, ModelLoadError, ModelUnavailableError, UnknownSpellingError
 from nlu_lite.hub import cached_snapshot, fetch, snapshot_dir
 from nlu_lite.hub import download as download_entry
+from nlu_lite.locking import with_lock
 from nlu_lite.model_files import read_folder
 from nlu_lite.registry import Entry, Source, resolve
 from nlu_lite.saving import MANIFEST, read_manifest
@@ -130,7 +131,7 @@ def download(spelling: str, *, progress: bool = True, force: bool = False) -> li
             entry = hf_entry(name)  # fetches what is missing
             folders.append(snapshot_dir(entry.source.hf or "", entry.source.revision or "main"))
         else:
-            folders.append(download_entry(resolve(name), progress=progress, force=force))
+            folders.append(download_entry(with_lock(resolve(name)), progress=progress, force=force))
     return folders
 
 

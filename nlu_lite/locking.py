@@ -26,6 +26,7 @@ import os
 import re
 import threading
 import warnings
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +100,15 @@ def revision_for(entry: Entry) -> tuple[str, bool]:
     if locked is not None:
         return str(locked["revision"]), True
     return "main", False
+
+
+def with_lock(entry: Entry) -> Entry:
+    """The entry with the lock file's commit pinned, for a tracked entry the lock file lists (what
+    downloads and the catalogue's ``cached`` column look for); any other entry as it is."""
+    revision, frozen = revision_for(entry)
+    if not entry.source.tracks_main or not frozen:
+        return entry
+    return replace(entry, source=replace(entry.source, revision=revision))
 
 
 def record(entry: Entry, commit: str) -> None:

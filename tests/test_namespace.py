@@ -232,3 +232,19 @@ def test_namespace_catalogue_is_fast_and_light():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     n, _seconds, torch_loaded = out.stdout.split()
     assert int(n) > 500 and torch_loaded == "False"
+
+
+def test_namespace_download_and_catalogue_honour_the_lock(tracked):
+    """download() and the catalogue's cached column look for the locked commit, not main's."""
+    (tracked / "nlu-lite.lock").write_text(
+        json.dumps({"nlu_lite_lock": 1, "models": {TRACKED: {"revision": SHA2, "spellings": []}}})
+    )
+    (folder,) = nlu_lite.download("en.embed.tests.tracked")
+    assert folder.name == SHA2
+    assert bool(nlu_lite.models("en.embed.tests.tracked")["cached"].item())
+    (tracked / "nlu-lite.lock").write_text(
+        json.dumps({"nlu_lite_lock": 1, "models": {TRACKED: {"revision": "3" * 40, "spellings": []}}})
+    )
+    assert not bool(nlu_lite.models("en.embed.tests.tracked")["cached"].item())
+    with pytest.raises(nlu_lite.ModelUnavailableError):
+        nlu_lite.download("en.embed.tests.tracked")
