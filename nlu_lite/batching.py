@@ -29,12 +29,14 @@ class Pieces:
     its text.  Offsets are character offsets into the original text.
     """
 
-    ids: np.ndarray  # (P,) int64
-    begin: np.ndarray  # (P,) int64
-    end: np.ndarray  # (P,) int64
+    # per-piece and per-word arrays are int32 (a text of 2**31 characters is far beyond any
+    # other limit): a long text's pieces cost half the memory; per-unit arrays stay int64
+    ids: np.ndarray  # (P,) int32
+    begin: np.ndarray  # (P,) int32
+    end: np.ndarray  # (P,) int32
     unit_start: np.ndarray  # (U+1,) int64
-    word_start: np.ndarray  # (W+1,) int64, pieces of word w: word_start[w]:word_start[w+1]
-    word_unit: np.ndarray  # (W,) int64
+    word_start: np.ndarray  # (W+1,) int32, pieces of word w: word_start[w]:word_start[w+1]
+    word_unit: np.ndarray  # (W,) int32
     unit_word_start: np.ndarray  # (U+1,) int64
 
     @property
@@ -148,9 +150,9 @@ def tokenize(backend: Any, texts: Sequence[str], segment_chars: int | None = SEG
         new_word[1:] = (words[1:] != words[:-1]) | (words[1:] < 0)
         firsts = np.cumsum(counts)[:-1]
         new_word[firsts[firsts < total]] = True
-        parts["ids"].append(np.fromiter(chain(e.ids for e in encodings), dtype=np.int64, count=total))
-        parts["begin"].append(offsets[:, 0].copy())
-        parts["end"].append(offsets[:, 1].copy())
+        parts["ids"].append(np.fromiter(chain(e.ids for e in encodings), dtype=np.int32, count=total))
+        parts["begin"].append(offsets[:, 0].astype(np.int32))
+        parts["end"].append(offsets[:, 1].astype(np.int32))
         parts["new_word"].append(new_word)
     return _pieces(parts, unit_counts)
 
@@ -158,7 +160,7 @@ def tokenize(backend: Any, texts: Sequence[str], segment_chars: int | None = SEG
 def _pieces(parts: dict[str, list[np.ndarray]], unit_counts: np.ndarray) -> Pieces:
     """Join the groups' arrays (each list freed as soon as it is joined) into Pieces."""
 
-    def join(name: str, dtype: type = np.int64) -> np.ndarray:
+    def join(name: str, dtype: type = np.int32) -> np.ndarray:
         out = np.concatenate(parts[name]) if parts[name] else np.zeros(0, dtype=dtype)
         parts[name].clear()
         return out
@@ -168,8 +170,8 @@ def _pieces(parts: dict[str, list[np.ndarray]], unit_counts: np.ndarray) -> Piec
     unit_start = np.zeros(len(unit_counts) + 1, dtype=np.int64)
     np.cumsum(unit_counts, out=unit_start[1:])
     starts = np.flatnonzero(new_word)
-    word_start = np.append(starts, total).astype(np.int64)
-    word_unit = (np.searchsorted(unit_start, starts, side="right") - 1).astype(np.int64)
+    word_start = np.append(starts, total).astype(np.int32)
+    word_unit = (np.searchsorted(unit_start, starts, side="right") - 1).astype(np.int32)
     unit_word_start = np.searchsorted(starts, unit_start).astype(np.int64)
     return Pieces(ids, begin, end, unit_start, word_start, word_unit, unit_word_start)
 
@@ -195,7 +197,7 @@ class Windows:
     unit: np.ndarray  # (K,) unit of each window
     start: np.ndarray  # (K,) global index of the window's first piece
     length: np.ndarray  # (K,) number of pieces in the window (special tokens not counted)
-    piece_window: np.ndarray  # (P,) the window each piece takes its vector from
+    piece_window: np.ndarray  # (P,) int32, the window each piece takes its vector from
 
     def __len__(self) -> int:
         return len(self.unit)
@@ -219,7 +221,7 @@ def plan_windows(pieces: Pieces, capacity: int, overlap: float = 0.25) -> Window
     units: list[np.ndarray] = [np.flatnonzero(fits)]
     starts: list[np.ndarray] = [pieces.unit_start[:-1][fits]]
     lengths: list[np.ndarray] = [counts[fits]]
-    piece_window = np.repeat(np.full(len(counts), -1, dtype=np.int64), counts)
+    piece_window = np.repeat(np.full(len(counts), -1, dtype=np.int32), counts)  # int32: see Pieces
     n_fit = int(fits.sum())
     piece_window[np.repeat(fits, counts)] = np.repeat(np.arange(n_fit), counts[fits])
     next_id = n_fit

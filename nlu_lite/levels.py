@@ -304,6 +304,21 @@ def spark_token_rows(
     return Level(rows, text, vectors, extra, meta, np.zeros(len(units.texts), dtype=np.int64))
 
 
+def _unit_block(
+    pooled: np.ndarray, has_pooled: np.ndarray, rows: Rows, item_unit: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's pooled vector: the pooler's own block where rows and units are one to one (the
+    usual case: no copy of what may be the largest array of the result), else gathered."""
+    n = len(item_unit)
+    if rows.n == n == len(pooled) and np.array_equal(item_unit, np.arange(n)) and np.array_equal(rows.of_item, item_unit):
+        return pooled, has_pooled
+    blk = np.zeros((rows.n, pooled.shape[1]), dtype=np.float32)
+    blk[rows.of_item] = pooled[item_unit]
+    hk = np.zeros(rows.n, dtype=bool)
+    hk[rows.of_item] = has_pooled[item_unit]
+    return blk, hk
+
+
 def unit_rows(
     encoders: Sequence[Encoder],
     texts: list[str],
@@ -332,11 +347,7 @@ def unit_rows(
             pk, None, 0, pool, opts, normalize=normalize, progress=tick if k == 0 else None, head=pooling is None
         )
         assert res.pooled is not None and res.has_pooled is not None
-        blk = np.zeros((rows.n, res.pooled.shape[1]), dtype=np.float32)
-        blk[rows.of_item] = res.pooled[item_unit]
-        hk = np.zeros(rows.n, dtype=bool)
-        hk[rows.of_item] = res.has_pooled[item_unit]
-        vectors[enc.entry.column] = (blk, hk)
+        vectors[enc.entry.column] = _unit_block(res.pooled, res.has_pooled, rows, item_unit)
         if k == 0:
             windows_per_unit = res.windows_per_unit
     text = np.full(rows.n, "", dtype=object)

@@ -91,17 +91,19 @@ class UnitPooler:
 
     def result(self, normalize: bool, head: torch.nn.Module | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(vectors (U, D) float32, has_vector (U,) bool); units the model never saw have no vector.
-        ``head`` (a model's Dense modules) maps the pooled vectors before normalisation."""
+        ``head`` (a model's Dense modules) maps the pooled vectors before normalisation.  Called
+        once: the vectors are computed in the accumulator itself."""
         has = self.weight > 0
-        out = self.acc.clone()
+        unseen = (~has).unsqueeze(-1)
+        out = self.acc  # in place throughout: no second (or third) copy of the vectors
         if self.pooling != "max":
-            out[has] = out[has] / self.weight[has].unsqueeze(-1)
-        out[~has] = 0.0
+            out.div_(self.weight.clamp(min=1.0).unsqueeze(-1))  # unseen units hold 0 and stay 0
+        out.masked_fill_(unseen, 0.0)
         if head is not None:
             with torch.inference_mode():
                 out = head(out).float()
-                out[~has] = 0.0
-        if normalize:
+                out.masked_fill_(unseen, 0.0)
+        if normalize:  # torch.nn.functional.normalize's arithmetic, in place
             with torch.inference_mode():
-                out = torch.nn.functional.normalize(out, p=2.0, dim=-1)
+                out.div_(out.norm(p=2.0, dim=-1, keepdim=True).clamp_min_(1e-12))
         return out.cpu().numpy().astype(np.float32, copy=False), has.cpu().numpy()

@@ -107,3 +107,19 @@ def test_character_flags_hold_every_space_and_cut_character():
     assert len(flags) == _TABLE_SIZE
     assert [c for c in range(_TABLE_SIZE) if flags[c] & _SPACE] == [c for c in range(_TABLE_SIZE) if chr(c).isspace()]
     assert {chr(c) for c in range(_TABLE_SIZE) if flags[c] & _CUT} == set(".!?…。！？\n")
+
+
+def test_split_spans_many_splits_long_texts_on_their_own():
+    """Texts past LONG_TEXT go through split_spans one by one (the array pass would cost ~20 bytes
+    per character at once); the spans are the same, in text order, mixed with short texts."""
+    import random
+
+    from nlu_lite.sentences import LONG_TEXT, split_spans, split_spans_many
+
+    rng = random.Random(0)
+    words = ["Hello", "world.", "Dr.", "Smith", "went", "home!", "\n\n", "Is", "it?", "ok", ""]
+    texts = [" ".join(rng.choice(words) for _ in range(n)) for n in (0, 3, 30_000, 1, 12_000, 50, 0)]
+    assert max(map(len, texts)) > LONG_TEXT > min(map(len, texts))
+    inputs, begin, end = split_spans_many(texts)
+    expected = [(t, b, e) for t, text in enumerate(texts) for b, e in split_spans(text)]
+    assert list(zip(inputs.tolist(), begin.tolist(), end.tolist(), strict=True)) == expected
