@@ -98,7 +98,16 @@ def _private_backend(backend: Any) -> Any:
 # free holes, and one 5 MB text at sentence level grew the process by ~300 MB in encode instead of
 # ~100 MB (measured; time unchanged within noise).
 TRIM_SLACK = 64 << 20
+TRIM_GAP = 32  # batches at least between two trims (a trim costs the pages the next batches touch again)
 TRIM_EVERY = 64
+
+
+def _touched_zeros(shape: tuple[int, int]) -> np.ndarray:
+    """Zeros whose pages are all resident from the start (np.zeros maps them lazily): the output
+    filling up would otherwise look like heap growth to the trimmer, which would trim in vain."""
+    out = np.empty(shape, dtype=np.float32)
+    out.fill(0.0)
+    return out
 
 
 class _Trimmer:
@@ -110,6 +119,7 @@ class _Trimmer:
         self.page = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
         self.proc = self._resident() is not None
         self.mark: int | None = None
+        self.last = 0  # the batch of the last trim
 
     def _resident(self) -> int | None:
         try:
@@ -130,9 +140,9 @@ class _Trimmer:
             return
         if self.mark is None:
             self.mark = now
-        elif now - self.mark > TRIM_SLACK:
+        elif now - self.mark > TRIM_SLACK and n - self.last >= TRIM_GAP:
             self.trim(0)
-            self.mark = None
+            self.mark, self.last = None, n
 
 
 @functools.lru_cache(maxsize=1)
@@ -274,7 +284,7 @@ class Encoder:
         step = _Step(
             windows=windows,
             targets=targets,
-            rows=np.zeros((n_rows, dim), dtype=np.float32) if targets is not None else None,
+            rows=_touched_zeros((n_rows, dim)) if targets is not None else None,
             pooler=UnitPooler(pieces.n_units, dim, pooling, self.device) if pooling else None,
             layers=layer_ids,
             combine=opts.layer_combine,

@@ -28,9 +28,21 @@ def test_memory_trims_only_growth_beyond_the_working_set(monkeypatch):
     # a trim re-marks (its working set comes back), so the next growth is measured from there
     sizes = [100 * mb, 100 * mb + slack // 2, 101 * mb + slack, 120 * mb, 121 * mb, 121 * mb + slack + mb]
     trimmer, calls = _trimmer(monkeypatch, sizes)
+    monkeypatch.setattr(encoder, "TRIM_GAP", 1)
     for n in range(1, len(sizes) + 1):
         trimmer(n)
     assert calls == [0, 0]
+
+
+def test_memory_trims_at_most_every_gap_batches(monkeypatch):
+    """Growth past the slack at every batch still trims only every TRIM_GAP batches."""
+    slack = encoder.TRIM_SLACK
+    gap = encoder.TRIM_GAP
+    sizes = [k * 2 * slack for k in range(1, 3 * gap + 2)]
+    trimmer, calls = _trimmer(monkeypatch, sizes)
+    for n in range(1, len(sizes) + 1):
+        trimmer(n)
+    assert len(calls) == 3
 
 
 def test_memory_trims_every_so_many_batches_without_proc(monkeypatch):
@@ -64,3 +76,34 @@ def test_memory_pooler_result_in_place_is_exact(pooling, normalize):
         expected = torch.nn.functional.normalize(expected, p=2.0, dim=-1)
     np.testing.assert_array_equal(out, expected.numpy())
     assert out.dtype == np.float32 and not out[1].any()
+
+
+def _long_text(chars: int) -> str:
+    sentence = "The quick brown fox jumps over the lazy dog near St. Louis, doesn't it? Yes! "
+    return (sentence * (chars // len(sentence) + 1))[:chars]
+
+
+def test_memory_sentence_split_of_a_long_text_is_lean():
+    """Splitting one 1 MB text allocates under 10 bytes per character (numpy's allocations are
+    traced exactly); the array pass over all characters once took ~20 bytes each."""
+    import tracemalloc
+
+    from nlu_lite.sentences import split_spans_many
+
+    text = _long_text(1_000_000)
+    tracemalloc.start()
+    try:
+        inputs, _, _ = split_spans_many([text, "short one. Two."])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(inputs) > 10_000
+    assert peak < 10 * len(text), f"{peak / len(text):.1f} bytes per character"  # the array pass: ~20
+
+
+def test_memory_pieces_of_a_long_text_are_compact(minilm):
+    """A long text's word pieces: int32 ids, offsets and word arrays, about 20 bytes a piece."""
+    pieces = minilm.encoders[0].tokenize([_long_text(300_000)])
+    per_piece = [pieces.ids, pieces.begin, pieces.end, pieces.word_start, pieces.word_unit]
+    assert all(a.dtype == np.int32 for a in per_piece)
+    assert sum(a.nbytes for a in per_piece) <= 21 * len(pieces.ids)
