@@ -2,6 +2,7 @@
 
     git worktree add /tmp/old <commit>
     python benchmarks/compare.py /tmp/old            # rates of both, side by side, ratio new/old
+    python benchmarks/compare.py /tmp/old --long-text 5000000   # memory of one long text, both trees
 
 Both trees run the same workload in fresh processes, alternating old, new, old, new … so that
 drifts of the machine hit both: predict at token, sentence and document level on the corpus's
@@ -56,6 +57,28 @@ print(json.dumps(out))
 """
 
 
+LONG_TEXT = r"""
+import json, sys, time
+sys.path.insert(0, {bench!r})
+import corpus
+import nlu_lite
+def status(key):
+    for line in open("/proc/self/status"):
+        if line.startswith(key):
+            return int(line.split()[1]) / 1024
+pipe = nlu_lite.load("en.embed.bert.small_L2_256")
+text = " ".join(corpus.sentences(60000))
+text = (text * ({chars} // len(text) + 1))[:{chars}]
+pipe.predict(text[:50_000], output_level={level!r}, progress=False)  # torch's one-time buffers
+with open("/proc/self/clear_refs", "w") as fh:
+    fh.write("5")  # the peak starts again from here
+base = status("VmRSS:")
+t0 = time.perf_counter()
+df = pipe.predict(text, output_level={level!r}, progress=False)
+print(json.dumps({{"growth_mb": status("VmHWM:") - base, "seconds": time.perf_counter() - t0, "rows": len(df)}}))
+"""
+
+
 def small_snapshot(hf_home: Path, tree: Path) -> None:
     """The exact L-2/H-256 config with random weights and the real uncased vocabulary, where the
     registry of ``tree`` pins google/bert_uncased_L-2_H-256_A-4 (as the tests build it)."""
@@ -98,10 +121,10 @@ def small_snapshot(hf_home: Path, tree: Path) -> None:
     torch.save(BertForPreTraining(config).state_dict(), snap / "pytorch_model.bin")
 
 
-def run(tree: Path, hf_home: Path, n: int) -> dict[str, float]:
+def run(tree: Path, hf_home: Path, n: int, code: str | None = None) -> dict[str, float]:
     env = {**os.environ, "HF_HOME": str(hf_home), "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(tree)}
     env.pop("NLU_LITE_REGISTRY", None)
-    code = WORKLOAD.format(bench=str(HERE), n=n)
+    code = code or WORKLOAD.format(bench=str(HERE), n=n)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
     if out.returncode != 0:
         raise SystemExit(f"{tree}: {out.stderr[-2000:]}")
@@ -113,7 +136,13 @@ def main() -> None:
     parser.add_argument("old", type=Path, help="a checkout of the earlier commit (git worktree add …)")
     parser.add_argument("--rounds", type=int, default=3, help="fresh processes per tree, alternating")
     parser.add_argument("--sentences", type=int, default=2000)
+    parser.add_argument(
+        "--long-text", type=int, metavar="CHARS", help="instead: peak RSS growth for one text of CHARS characters"
+    )
     args = parser.parse_args()
+    if args.long_text:
+        long_text(args)
+        return
     trees = {"old": args.old.resolve(), "new": REPO}
     best: dict[str, dict[str, float]] = {"old": {}, "new": {}}
     with tempfile.TemporaryDirectory() as tmp:
@@ -131,6 +160,32 @@ def main() -> None:
         old, new = best["old"][key], best["new"][key]
         unit = "" if key.endswith("ms") else " pieces/s"
         print(f"| {key}{unit} | {old:,.2f} | {new:,.2f} | {new / old:.3f} |")
+
+
+def long_text(args: argparse.Namespace) -> None:
+    """Peak RSS growth (MB) and seconds of one long text at document and sentence level, old and new
+    in alternating fresh processes; each cell is the range over the rounds."""
+    trees = {"old": args.old.resolve(), "new": REPO}
+    seen: dict[tuple[str, str, str], list[float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        hf_home = Path(tmp)
+        for tree in trees.values():
+            small_snapshot(hf_home, tree)
+        for _ in range(args.rounds):
+            for level in ("document", "sentence"):
+                for side, tree in trees.items():
+                    code = LONG_TEXT.format(bench=str(HERE), chars=args.long_text, level=level)
+                    for key, value in run(tree, hf_home, 0, code).items():
+                        seen.setdefault((level, key, side), []).append(value)
+    print(f"| one {args.long_text / 1e6:.1f} M-character text, small_L2_256 | old | new |")
+    print("|---|---:|---:|")
+    for level in ("document", "sentence"):
+        for key, unit in (("growth_mb", "peak RSS growth, MB"), ("seconds", "seconds")):
+            cells = []
+            for side in trees:
+                values = seen[(level, key, side)]
+                cells.append(f"{min(values):,.0f}–{max(values):,.0f}")
+            print(f"| {level} level, {unit} | {cells[0]} | {cells[1]} |")
 
 
 if __name__ == "__main__":

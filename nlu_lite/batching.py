@@ -38,6 +38,9 @@ class Pieces:
     word_start: np.ndarray  # (W+1,) int32, pieces of word w: word_start[w]:word_start[w+1]
     word_unit: np.ndarray  # (W,) int32
     unit_word_start: np.ndarray  # (U+1,) int64
+    # False: only ids and unit boundaries were kept (pooled levels need no offsets or words;
+    # begin, end and the word arrays are then empty), a fifth of the memory of a long text
+    spans: bool = True
 
     @property
     def n_units(self) -> int:
@@ -52,6 +55,7 @@ class Pieces:
         return np.repeat(np.arange(self.n_units), np.diff(self.unit_start))
 
     def word_begin(self) -> np.ndarray:
+        assert self.spans, "tokenized without spans"
         return self.begin[self.word_start[:-1]]
 
     def word_end(self) -> np.ndarray:
@@ -121,11 +125,14 @@ def _groups(segments: Iterator[tuple[int, int, str]], group_chars: int) -> Itera
         yield group
 
 
-def tokenize(backend: Any, texts: Sequence[str], segment_chars: int | None = SEGMENT_CHARS) -> Pieces:
+def tokenize(
+    backend: Any, texts: Sequence[str], segment_chars: int | None = SEGMENT_CHARS, spans: bool = True
+) -> Pieces:
     """Tokenize ``texts`` with a fast tokenizer backend, without special tokens or truncation.
 
     ``segment_chars``: tokenize texts longer than this in segments (see :func:`cut_points`);
-    None for whole texts (for tokenizers where a cut could change the pieces)."""
+    None for whole texts (for tokenizers where a cut could change the pieces).  ``spans=False``
+    keeps only the ids (see :attr:`Pieces.spans`)."""
     clean = list(texts)
     if _SURROGATE.search("".join(clean)):  # one scan of all texts; rewrite only if any has one
         clean = [_SURROGATE.sub("\ufffd", t) for t in clean]
@@ -139,6 +146,9 @@ def tokenize(backend: Any, texts: Sequence[str], segment_chars: int | None = SEG
         if total == 0:
             continue
         np.add.at(unit_counts, np.array([u for u, _, _ in group], dtype=np.int64), counts)
+        parts["ids"].append(np.fromiter(chain(e.ids for e in encodings), dtype=np.int32, count=total))
+        if not spans:
+            continue
         offsets = np.fromiter(chain(chain(e.offsets for e in encodings)), dtype=np.int64, count=2 * total)
         offsets = offsets.reshape(total, 2) + np.repeat([sh for _, sh, _ in group], counts)[:, None]
         # a new word where the tokenizer's word id changes, at every segment's first piece (texts
@@ -150,14 +160,13 @@ def tokenize(backend: Any, texts: Sequence[str], segment_chars: int | None = SEG
         new_word[1:] = (words[1:] != words[:-1]) | (words[1:] < 0)
         firsts = np.cumsum(counts)[:-1]
         new_word[firsts[firsts < total]] = True
-        parts["ids"].append(np.fromiter(chain(e.ids for e in encodings), dtype=np.int32, count=total))
         parts["begin"].append(offsets[:, 0].astype(np.int32))
         parts["end"].append(offsets[:, 1].astype(np.int32))
         parts["new_word"].append(new_word)
-    return _pieces(parts, unit_counts)
+    return _pieces(parts, unit_counts, spans)
 
 
-def _pieces(parts: dict[str, list[np.ndarray]], unit_counts: np.ndarray) -> Pieces:
+def _pieces(parts: dict[str, list[np.ndarray]], unit_counts: np.ndarray, spans: bool = True) -> Pieces:
     """Join the groups' arrays (each list freed as soon as it is joined) into Pieces."""
 
     def join(name: str, dtype: type = np.int32) -> np.ndarray:
@@ -169,6 +178,9 @@ def _pieces(parts: dict[str, list[np.ndarray]], unit_counts: np.ndarray) -> Piec
     total = len(ids)
     unit_start = np.zeros(len(unit_counts) + 1, dtype=np.int64)
     np.cumsum(unit_counts, out=unit_start[1:])
+    if not spans:
+        no_words = np.zeros(1, dtype=np.int32)
+        return Pieces(ids, begin, end, unit_start, no_words, no_words[:0], np.zeros_like(unit_start), spans=False)
     starts = np.flatnonzero(new_word)
     word_start = np.append(starts, total).astype(np.int32)
     word_unit = (np.searchsorted(unit_start, starts, side="right") - 1).astype(np.int32)

@@ -11,8 +11,8 @@ at token level, the first token for ``cls``/``pooler`` pooling, the pieces a win
 from __future__ import annotations
 
 import functools
-import os
 import logging
+import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -211,12 +211,15 @@ class Encoder:
     def last_layer(self, layer: Any) -> None:
         self.runner.last_layer = layer
 
-    def tokenize(self, texts: Sequence[str], prefix: str = "") -> Pieces:
+    def tokenize(self, texts: Sequence[str], prefix: str = "", spans: bool = True) -> Pieces:
         """Word pieces of ``texts``; a ``prefix`` (an instruction such as E5's 'query: ') is
-        tokenized in front of each text, and offsets stay relative to the text itself."""
+        tokenized in front of each text, and offsets stay relative to the text itself.
+        ``spans=False``: ids only (pooled levels need no offsets or words)."""
         if not prefix:
-            return tokenize(self.backend, texts, self.segment_chars)
-        pieces = tokenize(self.backend, [prefix + t for t in texts], self.segment_chars)
+            return tokenize(self.backend, texts, self.segment_chars, spans)
+        pieces = tokenize(self.backend, [prefix + t for t in texts], self.segment_chars, spans)
+        if not spans:
+            return pieces
         shift = len(prefix)
         return Pieces(
             pieces.ids,

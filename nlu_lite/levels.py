@@ -310,7 +310,8 @@ def _unit_block(
     """Each row's pooled vector: the pooler's own block where rows and units are one to one (the
     usual case: no copy of what may be the largest array of the result), else gathered."""
     n = len(item_unit)
-    if rows.n == n == len(pooled) and np.array_equal(item_unit, np.arange(n)) and np.array_equal(rows.of_item, item_unit):
+    one_to_one = rows.n == n == len(pooled) and np.array_equal(item_unit, np.arange(n))
+    if one_to_one and np.array_equal(rows.of_item, item_unit):
         return pooled, has_pooled
     blk = np.zeros((rows.n, pooled.shape[1]), dtype=np.float32)
     blk[rows.of_item] = pooled[item_unit]
@@ -340,7 +341,7 @@ def unit_rows(
     vectors: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     windows_per_unit = np.zeros(0, dtype=np.int64)
     for k, enc in enumerate(encoders):
-        pk = pieces0 if k == 0 else enc.tokenize(units.texts, enc.prefix_for(prompt))
+        pk = pieces0 if k == 0 else enc.tokenize(units.texts, enc.prefix_for(prompt), spans=False)
         pool = pooling or enc.entry.pooling
         normalize = enc.entry.normalize and pooling is None
         res = enc.encode(

@@ -259,7 +259,7 @@ class Pipeline:
         units = planned[0]
         # prompts (asked for, or the model's default from its files) apply to pooled levels only
         prefix = first.prefix_for(options.prompt) if LEVELS[level].pooled else ""
-        pieces0 = first.tokenize(units.texts, prefix)
+        pieces0 = first.tokenize(units.texts, prefix, spans=not LEVELS[level].pooled)
         tick = self._progress_bar(options.progress, len(pieces0.ids))
         try:
             done = build_level(level, self.encoders, texts, planned, pieces0, options, tick)
