@@ -12,7 +12,8 @@ import nlu_lite
 from nlu_lite.errors import NoEquivalentError
 from nlu_lite.registry import get_registry
 
-SPELLBOOK = Path(__file__).resolve().parents[2] / "shared" / "nlu" / "spellbook_embeddings.json"
+# NLU 5.4.1's embedding names (extracted from its wheel; a copy of the shared file, kept in the repo)
+SPELLBOOK = Path(__file__).resolve().parents[1] / "tools" / "nlu_namespace" / "spellbook_embeddings.json"
 
 
 def _nlu_names() -> dict[str, str]:
