@@ -21,7 +21,7 @@ from nlu_lite.hub import cached_snapshot, fetch, snapshot_dir
 from nlu_lite.hub import download as download_entry
 from nlu_lite.locking import with_lock
 from nlu_lite.model_files import read_folder
-from nlu_lite.registry import Entry, Source, resolve
+from nlu_lite.registry import Entry, Source, is_commit, resolve
 from nlu_lite.saving import MANIFEST, read_manifest
 
 if TYPE_CHECKING:
@@ -112,8 +112,6 @@ def _device(device: str | None, gpu: bool, apple_silicon: bool) -> str:
 
 def _log_to_stderr() -> None:
     """verbose=True: INFO messages of the nlu_lite logger on stderr (once)."""
-    import logging
-
     if not any(getattr(h, "_nlu_lite", False) for h in logger.handlers):
         handler = logging.StreamHandler()
         handler._nlu_lite = True  # type: ignore[attr-defined]
@@ -210,7 +208,7 @@ def parse_hf_spec(spec: str) -> tuple[str, str | None]:
 def hf_entry(spec: str) -> Entry:
     """An entry for any hub model, ``hf:org/name@revision``; warns unless pinned to a commit."""
     repo, revision = parse_hf_spec(spec)
-    pinned = bool(revision and re.fullmatch(r"[0-9a-f]{40}", revision))
+    pinned = is_commit(revision)
     if not pinned:
         warnings.warn(
             f"{spec!r} is not pinned to a commit: the files may change under you. "

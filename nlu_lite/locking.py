@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import threading
 import warnings
 from dataclasses import replace
@@ -31,14 +30,13 @@ from pathlib import Path
 from typing import Any
 
 from nlu_lite.errors import RegistryError
-from nlu_lite.hub import hub_cache_dir
-from nlu_lite.registry import Entry, get_registry
+from nlu_lite.hub import cached_snapshot
+from nlu_lite.registry import Entry, get_registry, is_commit
 
 logger = logging.getLogger("nlu_lite")
 
 LOCK_ENV = "NLU_LITE_LOCK"
 LOCK_NAME = "nlu-lite.lock"
-_HEX40 = re.compile(r"^[0-9a-f]{40}$")
 
 _lock = threading.Lock()
 _resolved: dict[str, tuple[str, str]] = {}  # repo -> (spelling, commit) resolved by loads in this process
@@ -83,7 +81,7 @@ def _parse(file: Path) -> dict[str, dict[str, Any]]:
     models: dict[str, dict[str, Any]] = {}
     for repo, item in doc["models"].items():
         revision = item.get("revision") if isinstance(item, dict) else None
-        if not isinstance(revision, str) or not _HEX40.match(revision):
+        if not is_commit(revision):
             raise RegistryError(file, f"models.{repo}.revision", f"{str(revision)[:60]!r} is not a 40-hex commit")
         spellings = item.get("spellings", [])
         models[str(repo)] = {"revision": revision, "spellings": [str(s) for s in spellings]}
@@ -114,7 +112,7 @@ def with_lock(entry: Entry) -> Entry:
 def record(entry: Entry, commit: str) -> None:
     """Note the commit a tracked entry resolved to, warning once per repository and process."""
     repo = entry.source.hf
-    if repo is None or not _HEX40.match(commit):
+    if repo is None or not is_commit(commit):
         return
     with _lock:
         _resolved[repo] = (entry.spelling, commit)
@@ -130,15 +128,6 @@ def record(entry: Entry, commit: str) -> None:
         )
 
 
-def _cached_main(repo: str) -> str | None:
-    ref = hub_cache_dir() / ("models--" + repo.replace("/", "--")) / "refs" / "main"
-    try:
-        commit = ref.read_text().strip()
-    except OSError:
-        return None
-    return commit if _HEX40.match(commit) else None
-
-
 def resolved_commits() -> dict[str, tuple[str, str]]:
     """Every tracked entry's resolved commit known now: this process's loads, then the Hugging
     Face cache (the snapshot ``main`` points to).  repo -> (spelling, commit)."""
@@ -146,9 +135,9 @@ def resolved_commits() -> dict[str, tuple[str, str]]:
     for entry in get_registry():
         repo = entry.source.hf
         if entry.source.tracks_main and repo is not None and repo not in found:
-            commit = _cached_main(repo)
-            if commit is not None:
-                found[repo] = (entry.spelling, commit)
+            snap = cached_snapshot(repo, "main")
+            if snap is not None and is_commit(snap.name):
+                found[repo] = (entry.spelling, snap.name)
     with _lock:
         found.update(_resolved)
     return found
@@ -168,7 +157,7 @@ def lock(path: str | os.PathLike[str] | None = None, update: bool = False) -> Pa
         item = models.get(repo)
         if item is None or update:
             spellings = sorted({spelling, *(item or {}).get("spellings", [])})
-            models[repo] = {"revision": commit if item is None or update else item["revision"], "spellings": spellings}
+            models[repo] = {"revision": commit, "spellings": spellings}
     text = json.dumps({"nlu_lite_lock": 1, "models": dict(sorted(models.items()))}, indent=1) + "\n"
     with atomic_path(file) as tmp:
         tmp.write_text(text, encoding="utf-8")

@@ -37,6 +37,12 @@ from nlu_lite.errors import RegistryError, UnknownSpellingError
 from nlu_lite.options import OUTPUT_LEVELS, SENTENCE_POOLINGS, TASKS, WORD_POOLINGS
 
 _HEX40 = re.compile(r"^[0-9a-f]{40}$")
+
+
+def is_commit(revision: object) -> bool:
+    """Is ``revision`` a full commit hash (40 lowercase hex digits)?"""
+    return isinstance(revision, str) and bool(_HEX40.match(revision))
+
 _SPELLING = re.compile(r"^[a-z]{2,3}\.[a-z0-9_]+(\.[A-Za-z0-9_]+)*$")
 _ALIAS = re.compile(r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$")
 _HF_REPO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*(/[A-Za-z0-9][A-Za-z0-9_.\-]*)?$")
@@ -264,14 +270,14 @@ def _parse_source(file: Path, path: str, raw: Mapping[str, Any]) -> Source:
         if not _HF_REPO.match(src.hf):
             raise RegistryError(file, f"{path}.hf", f"{_preview(src.hf)} is not a Hugging Face repository id")
         if src.verified:
-            if src.revision is None or not _HEX40.match(src.revision):
+            if not is_commit(src.revision):
                 raise RegistryError(
                     file,
                     f"{path}.revision",
                     f"{_preview(src.revision)} is not a 40-hex commit; pin a commit of the repository's main "
                     "branch, or mark the source 'verified: false'",
                 )
-        elif src.revision is not None and not _HEX40.match(src.revision):
+        elif src.revision is not None and not is_commit(src.revision):
             raise RegistryError(file, f"{path}.revision", f"{_preview(src.revision)} is not a 40-hex commit")
     elif src.revision is not None:
         raise RegistryError(file, f"{path}.revision", "a revision only makes sense with hf")
