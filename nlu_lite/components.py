@@ -42,6 +42,7 @@ class Components:
     head: Any = None  # the model's sentence head after pooling (its Dense modules), or None
     unsupported: tuple[str, ...] = ()  # sentence modules in its files that nlu_lite cannot reproduce
     include_prompt: bool = True  # False: its pooling leaves the prompt's tokens out (not reproduced)
+    folder: Path | None = None  # where the files were read from (the snapshot of ``revision``)
 
 
 def _import_tqdm_quietly() -> None:
@@ -188,7 +189,7 @@ def _check_tokenizer(tokenizer: Any, model: Any, entry: Entry, origin: str) -> N
             "its tokenizer files (tokenizer.json, vocab.txt, …) are missing or broken. Delete that copy and "
             "download it again."
         )
-    hidden = _hidden_size(model.config)
+    hidden = config_dimension(model.config)
     if hidden is not None and entry.dimension is not None and hidden != entry.dimension:
         raise ModelLoadError(
             f"{entry.spelling!r}: the registry says dimension {entry.dimension}, but the model in {origin} has "
@@ -196,7 +197,8 @@ def _check_tokenizer(tokenizer: Any, model: Any, entry: Entry, origin: str) -> N
         )
 
 
-def _hidden_size(config: Any) -> int | None:
+def config_dimension(config: Any) -> int | None:
+    """The model's hidden size, as its config names it."""
     return getattr(config, "hidden_size", None) or getattr(config, "d_model", None)
 
 
@@ -232,8 +234,9 @@ SETTINGS = (
 )
 
 
-def _n_layers(config: Any) -> int | None:
-    for name in ("num_hidden_layers", "n_layer", "num_layers"):
+def config_layers(config: Any) -> int | None:
+    """The model's number of transformer layers, as its config names it."""
+    for name in ("num_hidden_layers", "n_layers", "n_layer", "num_layers"):
         value = getattr(config, name, None)
         if isinstance(value, int) and value > 0:
             return value
@@ -284,7 +287,7 @@ def settle(entry: Entry, files: FolderSettings, tokenizer: Any, config: Any) -> 
             changes[key] = value
             origin[key] = source
 
-    for key, value in (("dimension", _hidden_size(config)), ("layers", _n_layers(config))):
+    for key, value in (("dimension", config_dimension(config)), ("layers", config_layers(config))):
         if value is not None and key not in entry.stated:
             take(key, int(value), "config.json")
     lowercases = _lowercases(tokenizer)
@@ -381,6 +384,7 @@ def _components(entry: Entry, folder: Path, origin: str, device: str, repo: str 
         head=head,
         unsupported=files.unsupported,
         include_prompt=files.get("include_prompt", True),
+        folder=folder,
     )
 
 

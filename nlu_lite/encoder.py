@@ -29,7 +29,7 @@ from nlu_lite.batching import (
     segments_agree,
     tokenize,
 )
-from nlu_lite.components import Components, position_limit
+from nlu_lite.components import Components, config_dimension, config_layers, position_limit
 from nlu_lite.errors import InvalidOptionError
 from nlu_lite.options import DEFAULT_BATCH_SIZE, LayerCombine
 from nlu_lite.pooling import UnitPooler
@@ -193,9 +193,8 @@ class Encoder:
             limit = min(limit, position_limit(config))
         self.max_length = limit
         self.capacity = limit - len(self.prefix) - len(self.suffix)
-        n_layers = getattr(config, "num_hidden_layers", None) or getattr(config, "n_layers", None)
-        self.n_layers = int(n_layers) if n_layers else int(self.entry.layers or 0)
-        self.dimension = int(self.entry.dimension or getattr(config, "hidden_size", 0) or 0)  # settled from config
+        self.n_layers = config_layers(config) or int(self.entry.layers or 0)
+        self.dimension = int(self.entry.dimension or config_dimension(config) or 0)  # settled from config
         self.cls_index = 0 if self.prefix else -1
         self.head = components.head  # the model's Dense modules after pooling, or None
         self.runner = TorchRunner(self.model, device, dtype, self.n_layers, self.entry.spelling)

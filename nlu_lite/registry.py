@@ -43,6 +43,7 @@ def is_commit(revision: object) -> bool:
     """Is ``revision`` a full commit hash (40 lowercase hex digits)?"""
     return isinstance(revision, str) and bool(_HEX40.match(revision))
 
+
 _SPELLING = re.compile(r"^[a-z]{2,3}\.[a-z0-9_]+(\.[A-Za-z0-9_]+)*$")
 _ALIAS = re.compile(r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$")
 _HF_REPO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*(/[A-Za-z0-9][A-Za-z0-9_.\-]*)?$")
@@ -112,9 +113,9 @@ class Entry:
     licence: str = ""
     paper: str = ""
     description: str = ""
-    # prompts a model's own files define (name -> prefix), and the one applied when none is asked for
     # the John Snow Labs model NLU loads under this entry's NLU names (None: none of them)
     nlu_model: str | None = None
+    # prompts a model's own files define (name -> prefix), and the one applied when none is asked for
     prompts: tuple[tuple[str, str], ...] = ()
     default_prompt: str | None = None
     file: str = field(default="", compare=False)

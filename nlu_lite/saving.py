@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any
 
 from nlu_lite._version import __version__
 from nlu_lite.errors import InvalidOptionError, ModelLoadError
-from nlu_lite.hub import local_folder
 from nlu_lite.model_files import ST_FILES
 from nlu_lite.registry import Entry, parse_entry
 
@@ -78,7 +77,7 @@ def save_pipeline(pipe: Pipeline, path: str | os.PathLike[str]) -> Path:
             comp = enc.components
             sub = tmp / _folder_name(i, enc.entry.spelling)
             sub.mkdir()
-            _copy_sentence_modules(local_folder(comp.entry), sub)
+            _copy_sentence_modules(comp.folder, sub)
             comp.model.save_pretrained(sub)
             comp.tokenizer.save_pretrained(sub)
             items.append(

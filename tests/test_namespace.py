@@ -74,6 +74,7 @@ def test_namespace_tracked_entry_loads_main_warns_once_and_records_the_commit(tr
         pipe = nlu_lite.load("en.embed.tests.tracked")
     df = pipe.predict("I love NLP")
     assert df.attrs["revisions"] == [SHA1]
+    assert pipe.encoders[0].components.folder.name == SHA1  # what pipe.save copies the model's modules from
     # dimension and layers the registry does not state come from the model's config
     assert (pipe.encoders[0].entry.dimension, pipe.encoders[0].entry.layers) == (32, 3)
     assert len(df["en_embed_tests_tracked_embeddings"].iloc[0]) == 32
