@@ -42,12 +42,11 @@ _LANGUAGE = 3  # NLU drops a leading language code: 2-3 letters ('en', 'xx', 'yu
 
 def resolve_convention(value: str | None) -> str:
     """The convention in force: the one asked for, else ``NLU_LITE_CONVENTION``, else nlu_lite's."""
+    source = "convention"
     if value is None:
-        value = os.environ.get(ENV_VAR, "").strip() or "nlu_lite"
-        if value not in CONVENTIONS:
-            raise InvalidOptionError(ENV_VAR, value, CONVENTIONS)
+        value, source = os.environ.get(ENV_VAR, "").strip() or "nlu_lite", ENV_VAR
     if value not in CONVENTIONS:
-        raise InvalidOptionError("convention", value, CONVENTIONS)
+        raise InvalidOptionError(source, value, CONVENTIONS)
     return value
 
 
@@ -93,7 +92,7 @@ def nlu5_parts(
         begin, end = spans
         last = np.maximum(end - 1, begin)  # Spark NLP's end is the last character's offset
         out[f"{level}_begin"], out[f"{level}_end"] = begin, last
-        for name in renamed:
+        for name in names.values():  # every model's, also a word model's unpooled document vectors
             out[f"{name}_begin"], out[f"{name}_end"] = begin, last
     if row_text is not None:
         out["text"] = row_text
@@ -118,9 +117,8 @@ def token_matrices(
     float32 array (a token without a vector is a row of NaN, as NLU pads them); an input with no
     token gives a (0, dim) array."""
     vecs = np.where(has[:, None], block, np.float32(np.nan)).astype(np.float32, copy=False)
-    keep = has_text
-    counts = np.bincount(row_input[keep], minlength=n)
-    return np.split(vecs[keep], np.cumsum(counts)[:-1])
+    counts = np.bincount(row_input[has_text], minlength=n)
+    return np.split(vecs[has_text], np.cumsum(counts)[:-1])
 
 
 def object_column(values: list[np.ndarray], index: Any) -> Any:

@@ -339,7 +339,7 @@ def unit_rows(
     item_e = item_b + np.fromiter(map(len, units.texts), dtype=np.int64, count=n_units)[item_unit]
     rows = lay_out_rows(len(texts), units.input[item_unit], item_unit, item_b, item_e)
     vectors: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    windows_per_unit = np.zeros(0, dtype=np.int64)
+    windows_per_unit = np.zeros(n_units, dtype=np.int64)  # the first model's (none without models)
     for k, enc in enumerate(encoders):
         pk = pieces0 if k == 0 else enc.tokenize(units.texts, enc.prefix_for(prompt), spans=False)
         pool = pooling or enc.entry.pooling

@@ -121,6 +121,8 @@ class PredictOptions:
             object.__setattr__(self, "tokenizer", "spark_nlp" if convention == "nlu5" else "model")
         if self.tokenizer not in TOKENIZERS:
             raise InvalidOptionError("tokenizer", self.tokenizer, TOKENIZERS)
+        if convention == "nlu5" and self.embedding_format != "array":
+            raise InvalidOptionError("embedding_format", self.embedding_format, "'array' with convention='nlu5'")
 
     def level_for(self, default: str) -> str:
         """The output level in force: the asked one, else the model's default."""

@@ -230,7 +230,11 @@ class Pipeline:
             data, text_column=options.text_column, errors=options.errors, keep_columns=options.keep_columns
         )
         texts = inputs.texts
-        done = self._level(level, texts, options)
+        # NLU 5's document level of word models is their token vectors, unpooled (see _nlu5): no
+        # pooled forward for a pipeline of word models only
+        word_only = all(e.entry.task == "embed" for e in self.encoders)
+        skip = options.convention == "nlu5" and level == "document" and word_only
+        done = self._level(level, texts, options, self.encoders if not skip else [])
         rows, extra = done.rows, done.extra
         if not options.drop_irrelevant_cols and level != "document":  # NLU keeps the input text too
             extra["document"] = np.asarray(texts, dtype=object)[rows.input]
@@ -252,8 +256,11 @@ class Pipeline:
             return self._nlu5(parts, inputs, done, options)
         return assemble(**parts)
 
-    def _level(self, level: str, texts: list[str], options: PredictOptions) -> Any:
-        """Every model's rows and vectors at ``level`` (with the metadata counts asked for)."""
+    def _level(
+        self, level: str, texts: list[str], options: PredictOptions, encoders: list[Encoder] | None = None
+    ) -> Any:
+        """The rows at ``level`` and the vectors of ``encoders`` (all models when None), with the
+        metadata counts asked for (of the first model's pieces)."""
         first = self.encoders[0]
         planned = plan_units(level, texts, options.sentence_splitter)
         units = planned[0]
@@ -262,7 +269,9 @@ class Pipeline:
         pieces0 = first.tokenize(units.texts, prefix, spans=not LEVELS[level].pooled)
         tick = self._progress_bar(options.progress, len(pieces0.ids))
         try:
-            done = build_level(level, self.encoders, texts, planned, pieces0, options, tick)
+            done = build_level(
+                level, self.encoders if encoders is None else encoders, texts, planned, pieces0, options, tick
+            )
         finally:
             if tick is not None:
                 tick.close()
@@ -275,8 +284,6 @@ class Pipeline:
 
     def _nlu5(self, parts: dict[str, Any], inputs: Inputs, done: Any, options: PredictOptions) -> Any:
         """The result in NLU 5's layout (see nlu_lite.conventions)."""
-        if options.embedding_format != "array":
-            raise InvalidOptionError("embedding_format", options.embedding_format, "'array' with convention='nlu5'")
         refs = self.nlu_ref.split()
         if len(refs) != len(self.encoders):
             refs = [e.entry.spelling for e in self.encoders]
@@ -286,7 +293,8 @@ class Pipeline:
         matrices = {}
         if level == "document" and "embed" in tasks:  # NLU gives word models' token vectors, unpooled
             tok = self._level("token", inputs.texts, replace(options, metadata=False))
-            has_text = np.asarray([bool(t) for t in tok.text], dtype=bool)
+            has_text = np.zeros(tok.rows.n, dtype=bool)
+            has_text[tok.rows.of_item] = True  # the one empty row of an input without tokens is none
             for enc, task in zip(self.encoders, tasks, strict=True):
                 if task == "embed":
                     block, has = tok.vectors[enc.entry.column]

@@ -170,6 +170,22 @@ def test_nlu_examples_word_model_at_document_level_keeps_token_vectors(offline):
     np.testing.assert_array_equal(df["word_embedding_bert"].iloc[0], np.stack(tokens["word_embedding_bert"].iloc[:5]))
     no_vectors = pipe.predict(["Hi"], output_level="document", convention="nlu5", get_embeddings=False)
     assert list(no_vectors.columns) == ["document"]
+    with_positions = pipe.predict(["Hi there"], output_level="document", convention="nlu5", positions=True)
+    assert with_positions["word_embedding_bert_end"].tolist() == [7]
+
+
+def test_nlu_examples_word_model_document_level_runs_the_model_once(offline, monkeypatch):
+    """The unpooled document level of a word model is its token level: one forward pass, not a
+    pooled one besides."""
+    from nlu_lite.encoder import Encoder
+
+    _cache_model("en.embed.bert.small_L2_128", hidden=128, layers=2)
+    pipe = nlu_lite.load("bert")
+    calls = []
+    original = Encoder.encode
+    monkeypatch.setattr(Encoder, "encode", lambda self, *a, **k: calls.append(1) or original(self, *a, **k))
+    pipe.predict(["I love data science!", "Hi"], output_level="document", convention="nlu5", metadata=True)
+    assert len(calls) == 1
 
 
 def test_nlu_examples_dataframe_input_returns_text_and_other_columns(minilm):
