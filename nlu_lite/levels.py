@@ -177,12 +177,14 @@ def _aligned_vectors(
     spans: tuple[np.ndarray, np.ndarray, np.ndarray, int],
     pick: str,
     opts: RunOptions,
+    pieces: Pieces | None = None,
+    progress: Callable[[int], Any] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """A further model's vectors for the first model's rows: its own pieces, aligned to the rows
-    by character spans (first, last or mean of the pieces inside each span)."""
+    """A model's vectors for rows given by character spans: its own pieces (``pieces`` where they
+    are at hand), aligned to the rows (first, last or mean of the pieces inside each span)."""
     item_unit, item_b, item_e, longest = spans
-    pk = enc.tokenize(units.texts)
-    outk = enc.encode(pk, np.arange(len(pk.ids)), len(pk.ids), None, opts)
+    pk = enc.tokenize(units.texts) if pieces is None else pieces
+    outk = enc.encode(pk, np.arange(len(pk.ids)), len(pk.ids), None, opts, progress=progress)
     assert outk.rows is not None
     dim = outk.rows.shape[1]
     blk = np.zeros((rows.n, dim), dtype=np.float32)
@@ -266,6 +268,7 @@ def spark_token_rows(
     encoders: Sequence[Encoder],
     texts: list[str],
     units: Units,
+    pieces0: Pieces,
     sents: Sentences,
     word_pooling: str,
     opts: RunOptions,
@@ -290,14 +293,18 @@ def spark_token_rows(
     rows = lay_out_rows(len(texts), units.input[item_unit], item_unit, item_b, item_e)
     longest = max((len(t) for t in texts), default=0)
     spans = (item_unit, item_b, item_e, longest)
-    vectors = {enc.entry.column: _aligned_vectors(enc, units, rows, spans, word_pooling, opts) for enc in encoders}
+    vectors = {
+        enc.entry.column: _aligned_vectors(
+            enc, units, rows, spans, word_pooling, opts, pieces0 if k == 0 else None, tick if k == 0 else None
+        )
+        for k, enc in enumerate(encoders)
+    }
     text = [""] * rows.n
     for r, i, b, e in zip(rows.of_item.tolist(), units.input[item_unit].tolist(), item_b_l, item_e_l, strict=True):
         text[r] = texts[i][b:e]
     meta: dict[str, np.ndarray] = {}
     if metadata:  # the first model's pieces inside each token
-        pk = encoders[0].tokenize(units.texts)
-        f, last, ok = _align(pk, item_unit, item_b, item_e, longest) if len(pk.ids) else (0, 0, False)
+        f, last, ok = _align(pieces0, item_unit, item_b, item_e, longest) if len(pieces0.ids) else (0, 0, False)
         meta["pieces"] = np.zeros(rows.n, dtype=np.int64)
         meta["pieces"][rows.of_item] = np.where(ok, np.asarray(last) - f + 1, 0)
     extra = {"sentence_id": sentence_ids(rows, sents, longest)}
@@ -377,5 +384,5 @@ def build_level(
     assert sents is not None
     word_pooling = options.word_pooling or encoders[0].entry.word_pooling
     if level == "token" and options.tokenizer == "spark_nlp":
-        return spark_token_rows(encoders, texts, units, sents, word_pooling, run, options.metadata, tick)
+        return spark_token_rows(encoders, texts, units, pieces0, sents, word_pooling, run, options.metadata, tick)
     return token_rows(encoders, level, texts, units, pieces0, sents, word_pooling, run, options.metadata, tick)

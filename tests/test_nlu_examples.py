@@ -287,3 +287,15 @@ def test_nlu_examples_predict_embeds_list_of_lists(minilm_sentence):
 def test_nlu_examples_lock_file_is_json(tmp_path):
     file = nlu_lite.lock(tmp_path / "x.lock")
     assert json.loads(file.read_text())["nlu_lite_lock"] == 1
+
+
+def test_nlu_examples_spark_tokens_tokenize_once(minilm, monkeypatch):
+    """Spark NLP's tokens reuse the model's pieces the pipeline already made (vectors and metadata)."""
+    from nlu_lite.encoder import Encoder
+
+    calls = []
+    original = Encoder.tokenize
+    monkeypatch.setattr(Encoder, "tokenize", lambda self, *a, **k: calls.append(1) or original(self, *a, **k))
+    df = minilm.predict("New-York, don't go!", tokenizer="spark_nlp", metadata=True)
+    assert len(calls) == 1
+    assert df["pieces"].tolist() == [3, 1, 3, 1, 1]
