@@ -170,16 +170,27 @@ def to_arrow(df: pd.DataFrame) -> Any:
         if isinstance(column.array, EmbeddingArray):
             arrays[str(name)] = pa.array(column.array)
         elif name in vecs:
-            # an object column of vectors (a frame built or edited by hand)
-            cells = column.tolist()
-            present = np.array([v is not None for v in cells], dtype=bool)
-            lengths = np.array([len(v) if v is not None else 0 for v in cells], dtype=np.int64)
-            kept = [np.asarray(v, dtype=np.float32) for v in cells if v is not None]
-            values = np.concatenate(kept) if kept else np.zeros(0, dtype=np.float32)
-            arrays[str(name)] = arrow_lists(lengths, values, present)
+            # an object column of vectors (a frame built or edited by hand), or of tokens x
+            # dimension matrices (NLU 5's document level of word models): list<float32> or
+            # list<list<float32>>
+            arrays[str(name)] = _arrow_vectors(pa, column.tolist())
         else:
             arrays[str(name)] = _arrow_column(pa, column)
     return pa.table(arrays)
+
+
+def _arrow_vectors(pa: Any, cells: list[Any]) -> Any:
+    present = np.array([v is not None for v in cells], dtype=bool)
+    lengths = np.array([len(v) if v is not None else 0 for v in cells], dtype=np.int64)
+    kept = [np.asarray(v, dtype=np.float32) for v in cells if v is not None]
+    if kept and kept[0].ndim == 2:  # one matrix per row: a list of its rows' vectors
+        rows = np.concatenate(kept)
+        inner = arrow_lists(np.full(len(rows), rows.shape[1]), rows.reshape(-1), np.ones(len(rows), dtype=bool))
+        offsets = np.zeros(len(cells) + 1, dtype=np.int32)
+        np.cumsum(lengths, out=offsets[1:])
+        return pa.ListArray.from_arrays(pa.array(offsets), inner, mask=pa.array(~present))
+    values = np.concatenate(kept) if kept else np.zeros(0, dtype=np.float32)
+    return arrow_lists(lengths, values, present)
 
 
 def _arrow_column(pa: Any, column: pd.Series) -> Any:

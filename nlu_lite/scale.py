@@ -88,6 +88,15 @@ def predict_distributed(pipe: Pipeline, data: Any, options: PredictOptions, inde
         if options.partition is not None:
             data = data.repartition(npartitions=options.partition)
         return dask_predict(pipe, data, kwargs)
+    unpooled = options.convention == "nlu5" and any(e.entry.task == "embed" for e in pipe.encoders)
+    if unpooled and options.level_for(pipe.encoders[0].entry.output_level) == "document":
+        raise InvalidOptionError(
+            "output_level",
+            "document",
+            "'token' or 'sentence' for Spark input with convention='nlu5': a word model's NLU-style document "
+            "vectors are a tokens x dimension matrix per row, which nlu_lite does not map to a Spark column "
+            "(convention='nlu_lite' gives one pooled vector per document)",
+        )
     if options.partition is not None:
         data = data.repartition(options.partition)
     return spark_predict(pipe, data, kwargs, index_column)

@@ -157,7 +157,7 @@ def test_nlu_examples_token_positions_inclusive(offline):
     assert df["word_embedding_bert_end"].tolist() == [0, 5, 10, 18, 19]
 
 
-def test_nlu_examples_word_model_at_document_level_keeps_token_vectors(offline):
+def test_nlu_examples_word_model_at_document_level_keeps_token_vectors(offline, tmp_path):
     """NLU (pipeline.py: vectors of a token-level model are not exploded at document level): one row
     per input, the word vectors as a tokens x dimension array."""
     _cache_model("en.embed.bert.small_L2_128", hidden=128, layers=2)
@@ -168,6 +168,13 @@ def test_nlu_examples_word_model_at_document_level_keeps_token_vectors(offline):
     assert shapes == [(5, 128), (1, 128)]
     tokens = pipe.predict(["I love data science!", "Hi"], output_level="token", convention="nlu5")
     np.testing.assert_array_equal(df["word_embedding_bert"].iloc[0], np.stack(tokens["word_embedding_bert"].iloc[:5]))
+    pytest.importorskip("pyarrow")
+    written = pipe.predict(
+        ["I love data science!", "Hi"], "document", str(tmp_path / "docs.parquet"), convention="nlu5"
+    )
+    back = pd.read_parquet(tmp_path / "docs.parquet")
+    for matrix, cells in zip(written["word_embedding_bert"], back["word_embedding_bert"], strict=True):
+        np.testing.assert_array_equal(np.stack(cells), matrix)
     no_vectors = pipe.predict(["Hi"], output_level="document", convention="nlu5", get_embeddings=False)
     assert list(no_vectors.columns) == ["document"]
     with_positions = pipe.predict(["Hi there"], output_level="document", convention="nlu5", positions=True)
