@@ -177,10 +177,10 @@ def test_scale_nlu_partition_for_dask(dask_client, tiny, frame):
 def test_scale_spark_nlu5_document_of_word_models_is_refused(spark, tiny):
     """NLU 5's unpooled document vectors (a matrix per row) have no Spark column here: a typed
     error saying what works, not a failure inside a Spark worker."""
-    sdf = spark.createDataFrame(pd.DataFrame({"text": ["a b", "c"]}))
     from nlu_lite.errors import InvalidOptionError
 
-    with pytest.raises(InvalidOptionError, match="convention=.nlu5."):
+    sdf = spark.createDataFrame(pd.DataFrame({"text": ["a b", "c"]}))
+    with pytest.raises(InvalidOptionError, match=r"with convention='nlu5'"):
         tiny.predict(sdf, output_level="document", convention="nlu5")
     out = tiny.predict(sdf, output_level="token", convention="nlu5").toPandas()
     assert sorted(out["token"]) == ["a", "b", "c"]
