@@ -113,10 +113,9 @@ class Pipeline:
     def print_info(self, minimal: bool = True) -> None:
         """Print the loaded models and every predict() option with its values and default;
         ``minimal=False`` adds where each model setting came from (registry, model files, default)."""
-        for r in self._describe():
+        for r, enc in zip(self._describe(), self.encoders, strict=True):
             print(", ".join(f"{k}: {v}" for k, v in r.items()))
             if not minimal:
-                enc = next(e for e in self.encoders if e.entry.spelling == r["spelling"])
                 for key, source in enc.entry.settings_from:
                     print(f"  {key:<16} {getattr(enc.entry, key, None)!r}  (from {source})")
         first = self.encoders[0].entry

@@ -196,20 +196,13 @@ def hub(tiny_registry, tmp_path, monkeypatch):
     """A hub on loopback serving a copy of the tiny model; an empty, online cache in tmp_path/hf."""
     import shutil
 
-    from fake_hub import FakeHub
+    from fake_hub import FakeHub, route
 
     served = tmp_path / "served"
     shutil.copytree(snapshot(TINY_REPO, TINY_REVISION), served)
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     monkeypatch.setenv("NLU_LITE_REGISTRY", str(tiny_registry))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
-    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", False)
     with FakeHub(TINY_REPO, TINY_REVISION, served) as fake:
-        monkeypatch.setattr("huggingface_hub.constants.ENDPOINT", fake.url)
-        monkeypatch.setattr(
-            "huggingface_hub.constants.HUGGINGFACE_CO_URL_TEMPLATE",
-            fake.url + "/{repo_id}/resolve/{revision}/{filename}",
-        )
+        route(monkeypatch, fake, tmp_path / "hf")
         yield fake
 
 

@@ -340,21 +340,14 @@ def test_broken_settings_file_is_a_typed_error(tmp_path):
 def test_hf_download_fetches_the_sentence_transformers_files(tmp_path, monkeypatch):
     """Through a hub on loopback: modules.json and the module folders come with the weights, so
     an hf: model downloaded once gives sentence-transformers' vectors."""
-    from fake_hub import FakeHub
+    from fake_hub import FakeHub, route
 
     served = tmp_path / "served"
     _st_folder(served, pooling="cls", dense=24, normalize=True)
     (served / "pytorch_model.bin").write_bytes(b"not fetched: safetensors exist")
     sha = "cd" * 20
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
-    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", False)
     with FakeHub("nlu-lite-tests/st-served", sha, served) as fake:
-        monkeypatch.setattr("huggingface_hub.constants.ENDPOINT", fake.url)
-        monkeypatch.setattr(
-            "huggingface_hub.constants.HUGGINGFACE_CO_URL_TEMPLATE",
-            fake.url + "/{repo_id}/resolve/{revision}/{filename}",
-        )
+        route(monkeypatch, fake, tmp_path / "hf")
         pipe = nlu_lite.load(f"hf:nlu-lite-tests/st-served@{sha}")
         fetched = {r.split(f"/resolve/{sha}/")[-1] for r in fake.requests if r.startswith("GET") and "/resolve/" in r}
     assert {"modules.json", "1_Pooling/config.json", "2_Dense/config.json", "2_Dense/model.safetensors"} <= fetched

@@ -167,21 +167,14 @@ def test_namespace_pinned_entries_ignore_the_lock_file(tiny_registry, tmp_path, 
 
 def test_namespace_download_records_the_branch_it_resolved(tmp_path, monkeypatch):
     """A download of 'main' leaves refs/main in the cache, so the next offline load finds it."""
-    from fake_hub import FakeHub
+    from fake_hub import FakeHub, route
 
     from nlu_lite.hub import cached_snapshot, fetch
 
     served = tmp_path / "served"
     shutil.copytree(snapshot(TINY_REPO, TINY_REVISION), served)
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
-    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", False)
     with FakeHub(TINY_REPO, TINY_REVISION, served) as fake:
-        monkeypatch.setattr("huggingface_hub.constants.ENDPOINT", fake.url)
-        monkeypatch.setattr(
-            "huggingface_hub.constants.HUGGINGFACE_CO_URL_TEMPLATE",
-            fake.url + "/{repo_id}/resolve/{revision}/{filename}",
-        )
+        route(monkeypatch, fake, tmp_path / "hf")
         folder = fetch(TINY_REPO, "main")
     assert folder.name == TINY_REVISION
     assert cached_snapshot(TINY_REPO, "main") == folder
