@@ -24,6 +24,7 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
 REPO = HERE.parent
 SMALL_REPO = "google/bert_uncased_L-2_H-256_A-4"
 
@@ -54,28 +55,6 @@ for name in ("en.embed.bert.small_L2_256", "en.embed.all_minilm_l6_v2"):
         lat.append(time.perf_counter() - t0)
     out[f"{{name}} single sentence, ms"] = statistics.median(lat) * 1000
 print(json.dumps(out))
-"""
-
-
-LONG_TEXT = r"""
-import json, sys, time
-sys.path.insert(0, {bench!r})
-import corpus
-import nlu_lite
-def status(key):
-    for line in open("/proc/self/status"):
-        if line.startswith(key):
-            return int(line.split()[1]) / 1024
-pipe = nlu_lite.load("en.embed.bert.small_L2_256")
-text = " ".join(corpus.sentences(60000))
-text = (text * ({chars} // len(text) + 1))[:{chars}]
-pipe.predict(text[:50_000], output_level={level!r}, progress=False)  # torch's one-time buffers
-with open("/proc/self/clear_refs", "w") as fh:
-    fh.write("5")  # the peak starts again from here
-base = status("VmRSS:")
-t0 = time.perf_counter()
-df = pipe.predict(text, output_level={level!r}, progress=False)
-print(json.dumps({{"growth_mb": status("VmHWM:") - base, "seconds": time.perf_counter() - t0, "rows": len(df)}}))
 """
 
 
@@ -165,6 +144,8 @@ def main() -> None:
 def long_text(args: argparse.Namespace) -> None:
     """Peak RSS growth (MB) and seconds of one long text at document and sentence level, old and new
     in alternating fresh processes; each cell is the range over the rounds."""
+    from run import LONG_TEXT_CODE  # benchmarks/run.py: the same workload as the full benchmark's
+
     trees = {"old": args.old.resolve(), "new": REPO}
     seen: dict[tuple[str, str, str], list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -174,13 +155,15 @@ def long_text(args: argparse.Namespace) -> None:
         for _ in range(args.rounds):
             for level in ("document", "sentence"):
                 for side, tree in trees.items():
-                    code = LONG_TEXT.format(bench=str(HERE), chars=args.long_text, level=level)
+                    code = LONG_TEXT_CODE.format(
+                        bench=str(HERE), load="'en.embed.bert.small_L2_256'", chars=args.long_text, level=level
+                    )
                     for key, value in run(tree, hf_home, 0, code).items():
                         seen.setdefault((level, key, side), []).append(value)
     print(f"| one {args.long_text / 1e6:.1f} M-character text, small_L2_256 | old | new |")
     print("|---|---:|---:|")
     for level in ("document", "sentence"):
-        for key, unit in (("growth_mb", "peak RSS growth, MB"), ("seconds", "seconds")):
+        for key, unit in (("peak_growth_mb", "peak RSS growth, MB"), ("seconds", "seconds")):
             cells = []
             for side in trees:
                 values = seen[(level, key, side)]

@@ -189,19 +189,17 @@ for line in open("/proc/self/status"):
     return float(out.stdout.strip().splitlines()[-1])
 
 
-def long_text_rss(model_dir: str, level: str, chars: int = 5_000_000) -> dict[str, float]:
-    """One text of ``chars`` characters at ``level`` in a fresh process: peak RSS growth over the
-    loaded pipeline, warmed on a 50,000-character text (MB), the output's own size (MB: vectors
-    and texts), and seconds."""
-    code = f"""
+# One long text in a fresh process (``{load}``: the load call's arguments); also run by
+# compare.py --long-text in an older tree.
+LONG_TEXT_CODE = """
 import json, sys, time
-sys.path.insert(0, {str(HERE)!r})
+sys.path.insert(0, {bench!r})
 import corpus, nlu_lite
 def status(key):
     for line in open("/proc/self/status"):
         if line.startswith(key):
             return int(line.split()[1]) / 1024
-pipe = nlu_lite.load(path={model_dir!r})
+pipe = nlu_lite.load({load})
 text = " ".join(corpus.sentences(60000))
 text = (text * ({chars} // len(text) + 1))[:{chars}]
 pipe.predict(text[:50_000], output_level={level!r}, progress=False)  # torch's one-time buffers for these shapes
@@ -216,6 +214,13 @@ out_mb = (len(df) * df[col].iloc[0].nbytes + sum(len(t) for t in df[{level!r}]))
 print(json.dumps({{"peak_growth_mb": status("VmHWM:") - base, "output_mb": out_mb, "rows": len(df),
                   "seconds": seconds, "text_mb": len(text) / 2**20}}))
 """
+
+
+def long_text_rss(model_dir: str, level: str, chars: int = 5_000_000) -> dict[str, float]:
+    """One text of ``chars`` characters at ``level`` in a fresh process: peak RSS growth over the
+    loaded pipeline, warmed on a 50,000-character text (MB), the output's own size (MB: vectors
+    and texts), and seconds."""
+    code = LONG_TEXT_CODE.format(bench=str(HERE), load=f"path={model_dir!r}", chars=chars, level=level)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
