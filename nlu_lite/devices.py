@@ -22,6 +22,21 @@ def pick_device(device: str) -> str:
     return device
 
 
+ENGINES = ("auto", "torch")
+
+
+def pick_engine(engine: str | None) -> str:
+    """'auto': the fused CPU engine where it vouches for a model's numbers (nlu_lite.fused), else the
+    transformers forward; 'torch': always the transformers forward.  None: $NLU_LITE_ENGINE or 'auto'."""
+    import os
+
+    chosen = engine if engine is not None else os.environ.get("NLU_LITE_ENGINE", "auto") or "auto"
+    if chosen not in ENGINES:
+        source = "engine" if engine is not None else "NLU_LITE_ENGINE"
+        raise InvalidOptionError(source, chosen, ENGINES)
+    return chosen
+
+
 DTYPES = ("float32", "bfloat16", "float16")
 
 

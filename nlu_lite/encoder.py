@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from nlu_lite import fused
 from nlu_lite.batching import (
     SEGMENT_CHARS,
     Batch,
@@ -33,7 +34,7 @@ from nlu_lite.components import Components, config_dimension, config_layers, pos
 from nlu_lite.errors import InvalidOptionError
 from nlu_lite.options import DEFAULT_BATCH_SIZE, LayerCombine
 from nlu_lite.pooling import UnitPooler
-from nlu_lite.runner import TorchRunner
+from nlu_lite.runner import Runner, TorchRunner
 
 if TYPE_CHECKING:
     import torch
@@ -175,7 +176,9 @@ class _Step:
 class Encoder:
     """One component (tokenizer + model) and how to run it."""
 
-    def __init__(self, components: Components, device: torch.device, dtype: torch.dtype | None = None) -> None:
+    def __init__(
+        self, components: Components, device: torch.device, dtype: torch.dtype | None = None, engine: str = "auto"
+    ) -> None:
         self.components = components
         self.dtype = dtype
         self.entry = components.entry
@@ -197,7 +200,12 @@ class Encoder:
         self.dimension = int(self.entry.dimension or config_dimension(config) or 0)  # settled from config
         self.cls_index = 0 if self.prefix else -1
         self.head = components.head  # the model's Dense modules after pooling, or None
-        self.runner = TorchRunner(self.model, device, dtype, self.n_layers, self.entry.spelling)
+        # the fused CPU engine where it can vouch for the model's numbers, else the transformers forward
+        chosen = (
+            fused.build(self.model, device, dtype, self.n_layers, self.entry.spelling) if engine == "auto" else None
+        )
+        self.runner: Runner = chosen or TorchRunner(self.model, device, dtype, self.n_layers, self.entry.spelling)
+        self.engine: str = self.runner.engine
         self.has_pooler = self.runner.has_pooler
         self.can_stop_early = self.runner.can_stop_early
 

@@ -68,6 +68,7 @@ def load(
     *,
     device: str | None = None,
     dtype: str = "float32",
+    engine: str | None = None,
 ) -> Pipeline:
     """Build a Pipeline for a spelling, several separated by spaces (as NLU allows), a local folder
     (``path=DIR``), or any hub model (``'hf:org/name@revision'``); without a request, the offline
@@ -83,7 +84,11 @@ def load(
 
     ``device``: 'cpu' (default), 'cuda', 'cuda:N', 'mps', or 'auto' (cuda > mps > cpu).
     ``dtype``: 'float32' (default), 'bfloat16' (CPUs with native support, GPUs) or 'float16'
-    (GPUs): matrix products run in that precision under autocast, vectors come back as float32.
+    (GPUs): matrix products run in that precision, vectors come back as float32.
+    ``engine``: 'auto' (default, or ``$NLU_LITE_ENGINE``): on a CPU, BERT-shaped models run on the
+    fused oneDNN engine (weights pre-packed once at load, same numbers to ~1e-6; ``nlu_lite.fused``)
+    and everything else on the transformers forward; 'torch': always the transformers forward.
+    ``pipe.components`` and ``df.attrs['engines']`` say which each model got.
     """
     from nlu_lite.pipeline import build
 
@@ -93,7 +98,7 @@ def load(
     if verbose:
         _log_to_stderr()
     named, ref = _request(request, path)
-    pipe = build(tuple(named), chosen, dtype)
+    pipe = build(tuple(named), chosen, dtype, engine)
     pipe.nlu_ref = ref or pipe.nlu_ref
     if verbose:
         for row in pipe.components:

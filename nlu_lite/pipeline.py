@@ -22,7 +22,7 @@ import numpy as np
 from nlu_lite import scale
 from nlu_lite.components import Components, load_components
 from nlu_lite.conventions import nlu5_frame, nlu5_parts, object_column, token_matrices, vector_names
-from nlu_lite.devices import pick_device, pick_dtype
+from nlu_lite.devices import pick_device, pick_dtype, pick_engine
 from nlu_lite.encoder import Encoder
 from nlu_lite.errors import InvalidOptionError
 from nlu_lite.inputs import Inputs, read_inputs
@@ -49,7 +49,9 @@ PROGRESS_MIN_SECONDS = 2.0
 class Pipeline:
     """Loaded components and the predict() that runs them.  Build one with ``nlu_lite.load``."""
 
-    def __init__(self, components: Sequence[Components], device: str = "cpu", dtype: str = "float32") -> None:
+    def __init__(
+        self, components: Sequence[Components], device: str = "cpu", dtype: str = "float32", engine: str | None = None
+    ) -> None:
         import torch
 
         if not components:
@@ -60,8 +62,9 @@ class Pipeline:
         if dtype not in precisions:
             raise InvalidOptionError("dtype", dtype, tuple(precisions))
         compute = precisions[dtype]
-        self.encoders = [Encoder(c, self.device, compute) for c in components]
-        self.recipe = scale.recipe_key(tuple(c.entry for c in components), str(device), dtype)
+        self.engine = pick_engine(engine)
+        self.encoders = [Encoder(c, self.device, compute, self.engine) for c in components]
+        self.recipe = scale.recipe_key(tuple(c.entry for c in components), str(device), dtype, self.engine)
         scale.remember(self)
         self.nlu_ref = " ".join(e.entry.spelling for e in self.encoders)  # NLU's name for the request
 
@@ -89,6 +92,7 @@ class Pipeline:
                 "max length": e.max_length,
                 "default level": e.entry.output_level,
                 "pooling": e.entry.pooling,
+                "engine": e.engine,
             }
             for e in self.encoders
         ]
@@ -397,6 +401,7 @@ class Pipeline:
             "settings_from": [dict(e.entry.settings_from) for e in self.encoders],
             "dtype": self.dtype,
             "device": str(self.device),
+            "engines": [e.engine for e in self.encoders],
             "inputs": len(inputs.texts),
             "versions": {
                 "torch": torch.__version__,
@@ -431,21 +436,24 @@ def finish(result: Any, options: PredictOptions) -> Any:
     return result
 
 
-def build(entries: tuple[Entry, ...], device: str = "cpu", dtype: str = "float32") -> Pipeline:
+def build(
+    entries: tuple[Entry, ...], device: str = "cpu", dtype: str = "float32", engine: str | None = None
+) -> Pipeline:
     """A Pipeline for entries: the device and precision checked here, the components built.
     ``nlu_lite.load`` and workers that unpickle a pipeline both come through here."""
     dev = pick_device(device)
     precision = pick_dtype(dtype, dev)
-    return Pipeline([load_components(e, device=dev) for e in entries], device=dev, dtype=precision)
+    chosen = pick_engine(engine)
+    return Pipeline([load_components(e, device=dev) for e in entries], device=dev, dtype=precision, engine=chosen)
 
 
-def restore(entries: tuple[Entry, ...], device: str, dtype: str) -> Pipeline:
+def restore(entries: tuple[Entry, ...], device: str, dtype: str, engine: str = "auto") -> Pipeline:
     """The pipeline for a recipe: from this process's cache, else built (once) and kept."""
-    key = scale.recipe_key(entries, device, dtype)
+    key = scale.recipe_key(entries, device, dtype, engine)
     with scale.lock:
         pipe = scale.cached(key)
         if pipe is None:
-            pipe = build(entries, device, dtype)
+            pipe = build(entries, device, dtype, engine)
             scale.keep_built(key, pipe)
         return pipe
 

@@ -41,9 +41,11 @@ _HOOKABLE = {"bert", "roberta", "xlm-roberta", "camembert", "electra", "distilbe
 class Runner(Protocol):
     """What the encoder needs from a backend (see the module docstring)."""
 
+    engine: str
     n_layers: int
     has_pooler: bool
     can_stop_early: bool
+    last_layer: Any  # the layer run on selected positions only; None: forward_selected is off
 
     @property
     def selects(self) -> bool: ...
@@ -107,6 +109,8 @@ def _find_layers(model: Any, n_layers: int) -> tuple[Any, list[Any]] | None:
 
 class TorchRunner:
     """A transformers model run in torch: hooks, early stop, selected last layer, autocast, pooler."""
+
+    engine = "torch"
 
     def __init__(
         self, model: Any, device: torch.device, dtype: torch.dtype | None, n_layers: int, name: str = ""

@@ -33,8 +33,8 @@ _built: dict[tuple[Any, ...], Pipeline] = {}
 _loads: Counter[tuple[Any, ...]] = Counter()
 
 
-def recipe_key(entries: tuple[Entry, ...], device: str, dtype: str) -> tuple[Any, ...]:
-    return (entries, device, dtype)
+def recipe_key(entries: tuple[Entry, ...], device: str, dtype: str, engine: str = "auto") -> tuple[Any, ...]:
+    return (entries, device, dtype, engine)
 
 
 def remember(pipe: Pipeline) -> None:

@@ -176,6 +176,14 @@ def sentence_transformer():
 
 
 @pytest.fixture(scope="session")
+def tiny_torch(tiny):
+    """The tiny pipeline's model on the plain transformers forward (engine='torch')."""
+    import nlu_lite
+
+    return nlu_lite.Pipeline([tiny.encoders[0].components], engine="torch")
+
+
+@pytest.fixture(scope="session")
 def tiny(tiny_registry: Path):
     """The tiny pipeline, loaded once (its registry folder added for the session)."""
     mp = pytest.MonkeyPatch()

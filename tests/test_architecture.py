@@ -19,7 +19,7 @@ LAYERS: list[set[str]] = [
     {"hub"},
     {"locking"},
     {"components"},
-    {"runner"},
+    {"runner", "fused"},
     {"encoder"},
     {"levels", "scale", "saving"},
     {"pipeline"},

@@ -220,19 +220,30 @@ def test_predict_metadata_counts(tiny):
     assert list(doc["pieces"]) == [4, 40] and list(doc["input_windows"]) == [1, 4]
 
 
-def test_predict_early_layers_stop_the_forward(tiny):
-    enc = tiny.encoders[0]
-    assert enc.can_stop_early
-    calls = []
-    layer2 = enc.model.encoder.layer[1]
-    handle = layer2.register_forward_hook(lambda *a: calls.append(1))
-    try:
-        tiny.predict("I love NLP", layers=1)
-        assert calls == []
-        tiny.predict("I love NLP", layers=-1)
-        assert calls == [1]
-    finally:
-        handle.remove()
+def test_predict_early_layers_stop_the_forward(tiny, tiny_torch):
+    """On either engine, layers=1 never runs the second layer; the last layer runs it once."""
+    for pipe in (tiny, tiny_torch):
+        enc = pipe.encoders[0]
+        assert enc.can_stop_early
+        calls: list[int] = []
+        if enc.engine == "torch":
+            handle = enc.model.encoder.layer[1].register_forward_hook(lambda *a: calls.append(1))
+            undo = handle.remove
+        else:
+            layer2 = enc.runner.layers[1]
+            finish = layer2.finish
+            layer2.finish = lambda *a, finish=finish: calls.append(1) or finish(*a)
+
+            def undo(layer2=layer2):
+                del layer2.finish
+
+        try:
+            pipe.predict("I love NLP", layers=1)
+            assert calls == []
+            pipe.predict("I love NLP", layers=-1)
+            assert calls == [1]
+        finally:
+            undo()
 
 
 def test_predict_bad_layer_and_options(tiny):

@@ -77,13 +77,14 @@ def _rows_through_feed_forward(pipe: nlu_lite.Pipeline, **options) -> int:
     return sum(seen)
 
 
-def test_last_layer_feed_forward_runs_on_the_rows_used_only(tiny):
-    n_words = len(tiny.predict(TEXTS, output_level="token")) - 1  # one empty row for None
-    assert _rows_through_feed_forward(tiny, output_level="token") == n_words
-    windows = int(tiny.predict(TEXTS, output_level="document", metadata=True)["input_windows"].sum())
-    assert _rows_through_feed_forward(tiny, output_level="document", pooling="cls") == windows
-    with full_forward(tiny):  # the full forward: every padded position of every window
-        assert _rows_through_feed_forward(tiny, output_level="token") > 2 * n_words
+def test_last_layer_feed_forward_runs_on_the_rows_used_only(tiny_torch):
+    """On the transformers forward (the fused engine has its own test in test_engines.py)."""
+    n_words = len(tiny_torch.predict(TEXTS, output_level="token")) - 1  # one empty row for None
+    assert _rows_through_feed_forward(tiny_torch, output_level="token") == n_words
+    windows = int(tiny_torch.predict(TEXTS, output_level="document", metadata=True)["input_windows"].sum())
+    assert _rows_through_feed_forward(tiny_torch, output_level="document", pooling="cls") == windows
+    with full_forward(tiny_torch):  # the full forward: every padded position of every window
+        assert _rows_through_feed_forward(tiny_torch, output_level="token") > 2 * n_words
 
 
 def test_a_last_layer_that_does_more_than_its_parts_falls_back(tiny):

@@ -1,0 +1,227 @@
+"""The fused CPU engine (nlu_lite.fused): the same vectors as the transformers forward at every
+level and option, bfloat16 within its stated cosine, a visible fallback for every model it cannot
+vouch for, and the model itself left untouched."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+import nlu_lite
+from nlu_lite import fused
+from nlu_lite.errors import InvalidOptionError
+
+pytestmark = pytest.mark.skipif(not fused.available(), reason="this torch build has no oneDNN fused linear")
+
+TEXTS = [
+    "I love NLP",
+    None,
+    "Tokenization isn't easy! Zürich café.",
+    " ".join(["tokenization"] * 20),  # several overlapping windows of the tiny model
+    "Short. Then a second sentence follows here.",
+]
+
+OPTIONS = [
+    {"output_level": "token"},
+    {"output_level": "token", "word_pooling": "mean"},
+    {"output_level": "sub_token"},
+    {"output_level": "sentence"},
+    {"output_level": "sentence", "pooling": "cls"},
+    {"output_level": "sentence", "pooling": "pooler"},
+    {"output_level": "document", "pooling": "mean"},
+    {"output_level": "document", "pooling": "pooler"},
+    {"output_level": "token", "layers": 0},
+    {"output_level": "token", "layers": 1},
+    {"output_level": "token", "layers": [1, 3], "layer_combine": "concat"},
+    {"output_level": "token", "layers": [0, 2, 3], "layer_combine": "mean"},
+    {"output_level": "sentence", "layers": [2, 3], "layer_combine": "sum", "pooling": "max"},
+]
+
+
+def test_bert_shaped_models_run_fused_on_cpu(tiny, tiny_torch):
+    assert tiny.encoders[0].engine == "fused-onednn"
+    assert tiny_torch.encoders[0].engine == "torch"
+    assert tiny.components[0]["engine"] == "fused-onednn"
+    assert tiny.predict("I love NLP").attrs["engines"] == ["fused-onednn"]
+
+
+@pytest.mark.parametrize("options", OPTIONS)
+def test_fused_gives_the_transformers_vectors_at_every_level(tiny, tiny_torch, options):
+    fast, a = tiny.predict(TEXTS, positions=True, embedding_format="numpy", **options)
+    plain, b = tiny_torch.predict(TEXTS, positions=True, embedding_format="numpy", **options)
+    assert fast.equals(plain)
+    assert np.array_equal(np.isnan(a), np.isnan(b))
+    np.testing.assert_allclose(a, b, atol=2e-5, rtol=1e-4)
+
+
+def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+
+
+def test_fused_real_minilm_matches_the_model_itself(minilm):
+    """The packaged all-MiniLM-L6-v2 (real weights): every token vector against the transformers
+    model run directly, min cosine >= 0.99999 (the issue's bar), and every sentence vector."""
+    assert minilm.encoders[0].engine == "fused-onednn"
+    texts = ["I love NLP", "The quick brown fox jumps over the lazy dog.", "Zürich's cafés open at 7 a.m."]
+    model, tokenizer = minilm.encoders[0].model, minilm.encoders[0].components.tokenizer
+    _, got = minilm.predict(texts, output_level="sub_token", embedding_format="numpy")
+    with torch.inference_mode():
+        batch = tokenizer(texts, padding=True, return_tensors="pt")
+        states = model(**batch).last_hidden_state
+    keep = batch["attention_mask"].bool().clone()
+    keep[:, 0] = False  # [CLS]
+    keep[torch.arange(len(texts)), batch["attention_mask"].sum(1) - 1] = False  # [SEP]
+    expected = states[keep].numpy()
+    assert got.shape == expected.shape
+    assert _cosines(got, expected).min() >= 0.99999
+    np.testing.assert_allclose(got, expected, atol=1e-4)
+
+
+def test_bfloat16_on_the_fused_engine_keeps_cosine_0999(minilm_dir_pipe_bf16, minilm):
+    texts = ["I love NLP", "The quick brown fox jumps over the lazy dog.", "Zürich's cafés open at 7 a.m."] * 3
+    assert minilm_dir_pipe_bf16.encoders[0].engine == "fused-onednn"
+    _, fp32 = minilm.predict(texts, output_level="token", embedding_format="numpy")
+    _, bf16 = minilm_dir_pipe_bf16.predict(texts, output_level="token", embedding_format="numpy")
+    assert bf16.dtype == np.float32
+    assert _cosines(fp32, bf16).min() >= 0.999
+    assert not np.array_equal(fp32, bf16)  # it did run in bfloat16
+
+
+@pytest.fixture(scope="module")
+def minilm_dir_pipe_bf16():
+    if not torch.backends.mkldnn.is_available():
+        pytest.skip("no oneDNN")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a CPU without native bfloat16 is warned about, and still runs
+        return nlu_lite.load("en.embed.all_minilm_l6_v2", dtype="bfloat16")
+
+
+def test_the_model_is_left_as_it_was(tiny):
+    """Packing copies the weights: the model's parameters, and so saving, are untouched."""
+    model = tiny.encoders[0].model
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    again = nlu_lite.Pipeline([tiny.encoders[0].components], dtype="bfloat16")
+    again.predict("I love NLP")
+    after = model.state_dict()
+    assert before.keys() == after.keys()
+    assert all(torch.equal(before[k], after[k]) and after[k].dtype == before[k].dtype for k in before)
+
+
+def test_engine_torch_by_argument_and_environment(tiny, monkeypatch):
+    components = tiny.encoders[0].components
+    assert nlu_lite.Pipeline([components], engine="torch").encoders[0].engine == "torch"
+    monkeypatch.setenv("NLU_LITE_ENGINE", "torch")
+    assert nlu_lite.Pipeline([components]).encoders[0].engine == "torch"
+    monkeypatch.setenv("NLU_LITE_ENGINE", "auto")
+    assert nlu_lite.Pipeline([components]).encoders[0].engine == "fused-onednn"
+    with pytest.raises(InvalidOptionError, match="engine"):
+        nlu_lite.Pipeline([components], engine="onnx")
+    monkeypatch.setenv("NLU_LITE_ENGINE", "fast")
+    with pytest.raises(InvalidOptionError, match="NLU_LITE_ENGINE"):
+        nlu_lite.Pipeline([components])
+
+
+def _random(model_type: str, **extra):
+    from transformers import AutoConfig, AutoModel
+
+    sizes = {"vocab_size": 30522, "max_position_embeddings": 64}
+    if model_type == "distilbert":
+        sizes |= {"dim": 32, "n_layers": 2, "n_heads": 2, "hidden_dim": 64}
+    else:
+        sizes |= {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64}
+    torch.manual_seed(0)
+    return AutoModel.from_config(AutoConfig.for_model(model_type, **(sizes | extra))).eval()
+
+
+@pytest.mark.parametrize(
+    ("model_type", "extra", "engine"),
+    [
+        ("bert", {}, "fused-onednn"),
+        ("roberta", {}, "fused-onednn"),
+        ("xlm-roberta", {}, "fused-onednn"),
+        ("camembert", {}, "fused-onednn"),
+        ("electra", {"embedding_size": 16}, "fused-onednn"),  # with its embedding projection
+        ("bert", {"hidden_act": "gelu_new"}, "fused-onednn"),
+        ("bert", {"hidden_act": "relu"}, "fused-onednn"),
+        ("bert", {"hidden_act": "silu"}, "torch"),
+        ("distilbert", {}, "torch"),
+        ("mpnet", {}, "torch"),
+    ],
+)
+def test_families_run_fused_or_fall_back_with_the_same_numbers(tiny, tiny_torch, caplog, model_type, extra, engine):
+    model = _random(model_type, **extra)
+    components = dataclasses.replace(tiny.encoders[0].components, model=model)
+    with caplog.at_level(logging.INFO, logger="nlu_lite"):
+        pipe = nlu_lite.Pipeline([components])
+    plain = nlu_lite.Pipeline([components], engine="torch")
+    assert pipe.encoders[0].engine == engine
+    if engine == "torch":
+        assert "not the fused engine" in caplog.text  # the fallback says why
+    for options in ({"output_level": "token"}, {"output_level": "document", "pooling": "cls"}):
+        fast, a = pipe.predict(TEXTS, embedding_format="numpy", **options)
+        full, b = plain.predict(TEXTS, embedding_format="numpy", **options)
+        assert fast.equals(full)
+        np.testing.assert_allclose(a, b, atol=2e-5, rtol=1e-4)
+
+
+def test_a_model_whose_forward_differs_falls_back(tiny, caplog):
+    """A model whose output is not what its layers compute (a hook adds 1 to a layer) fails the
+    load-time check: the transformers forward runs, hook included."""
+    from conftest import TINY_REPO, TINY_REVISION, snapshot
+    from transformers import AutoModel
+
+    model = AutoModel.from_pretrained(snapshot(TINY_REPO, TINY_REVISION)).eval()
+    model.encoder.layer[0].register_forward_hook(lambda m, a, out: out + 1.0)
+    with caplog.at_level(logging.INFO, logger="nlu_lite"):
+        pipe = nlu_lite.Pipeline([dataclasses.replace(tiny.encoders[0].components, model=model)])
+    assert pipe.encoders[0].engine == "torch"
+    assert "differ from the transformers forward" in caplog.text
+    shifted = np.stack(pipe.predict("I love NLP")["en_embed_tests_tiny_embeddings"])
+    plain = np.stack(tiny.predict("I love NLP")["en_embed_tests_tiny_embeddings"])
+    assert not np.allclose(shifted, plain)
+
+
+def test_no_onednn_falls_back(tiny, monkeypatch, caplog):
+    monkeypatch.setattr(fused, "available", lambda: False)
+    with caplog.at_level(logging.INFO, logger="nlu_lite"):
+        pipe = nlu_lite.Pipeline([tiny.encoders[0].components])
+    assert pipe.encoders[0].engine == "torch"
+    assert "no oneDNN" in caplog.text
+
+
+def test_last_layer_feed_forward_runs_on_the_rows_used_only_when_fused(tiny):
+    last = tiny.encoders[0].runner.layers[-1]
+    seen: list[int] = []
+    finish = last.finish
+    last.finish = lambda context, hidden: seen.append(int(context.shape[0])) or finish(context, hidden)
+    try:
+        n_words = len(tiny.predict(TEXTS, output_level="token")) - 1  # one empty row for None
+        assert sum(seen) == n_words
+    finally:
+        del last.finish
+
+
+def test_concurrent_predicts_agree(tiny):
+    expected = tiny.predict(TEXTS, embedding_format="numpy")[1]
+    results: list[np.ndarray] = []
+
+    def work() -> None:
+        for _ in range(3):
+            results.append(tiny.predict(TEXTS, embedding_format="numpy")[1])
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 12
+    for got in results:
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))
+        np.testing.assert_allclose(got, expected, atol=1e-6)
