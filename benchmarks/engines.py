@@ -1,25 +1,33 @@
-"""Float32 engines for the forward pass, side by side in one process (groundwork for issue 15).
+"""Forward-pass engines side by side, the machine's GEMM peaks, and the int8 attempts.
 
-    python benchmarks/engines.py [--sentences 2000]
+    python benchmarks/engines.py [--sentences 2000]      # standalone: both models, one table
 
-For small_L2_256 (exact config, random weights) and the real all-MiniLM-L6-v2, the corpus's
-sentences in length-sorted batches of at most 2,048 padded positions, each contender runs the same
-batches; rates are word pieces per second, best of three, and every contender's last hidden
-states are compared with torch eager (max abs difference, min cosine over real positions):
+``benchmarks/run.py`` calls the same functions, so its RESULTS.md table has every contender on the
+batches nlu_lite's own forward runs.  Contenders (optional ones are skipped with a note when their
+package is not installed; none of them is a dependency of nlu_lite):
 
-- torch eager (what nlu_lite's TorchRunner runs today)
+- torch eager (the transformers forward; nlu_lite's ``engine='torch'``)
+- nlu_lite's fused engine on its own (``FusedRunner.forward``, no tokenization or DataFrame)
 - torch.compile with inductor freezing (weights constant-folded and pre-packed), dynamic shapes
-- ONNX Runtime (``torch.onnx.export``, graph optimisations on), when ``onnxruntime`` is installed
+- ONNX Runtime (``torch.onnx.export``, ORT_ENABLE_ALL), CTranslate2 (float32)
+- fastembed: only runs models it downloads from the hub itself, which this offline machine cannot
 
-Contenders that are not installed, or fail on this machine, are reported as such.
+Every contender's last hidden states are compared with torch eager (min cosine over real positions).
+The peaks are oneDNN's packed GEMM (``torch.ops.mkldnn._linear_pointwise`` on a pre-packed weight, the
+fastest GEMM found here) on the model's four dense shapes, float32 and bfloat16, weighted by FLOPs.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
+import json
+import shutil
 import sys
 import tempfile
 import time
+import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -30,14 +38,18 @@ sys.path.insert(0, str(HERE))
 
 import corpus  # noqa: E402
 
+Batch = tuple[torch.Tensor, torch.Tensor]
+Run = Callable[[torch.Tensor, torch.Tensor], object]
 
-def batches(tokenizer, texts: list[str], budget: int = 2048) -> list[tuple[torch.Tensor, torch.Tensor]]:
+
+def batches(tokenizer, texts: list[str], budget: int = 2048) -> list[Batch]:
+    """Length-sorted padded batches of at most ``budget`` positions (as nlu_lite batches)."""
     enc = tokenizer(texts, add_special_tokens=True, truncation=True, max_length=512)["input_ids"]
     order = sorted(range(len(enc)), key=lambda i: -len(enc[i]))
     out, i = [], 0
     while i < len(order):
         width = len(enc[order[i]])
-        take = max(1, budget // width)
+        take = max(1, min(256, budget // width))
         chunk = [enc[j] for j in order[i : i + take]]
         ids = torch.zeros((len(chunk), width), dtype=torch.long)
         mask = torch.zeros((len(chunk), width), dtype=torch.long)
@@ -49,7 +61,7 @@ def batches(tokenizer, texts: list[str], budget: int = 2048) -> list[tuple[torch
     return out
 
 
-def timed(run, data, repeats: int = 3) -> tuple[float, list[torch.Tensor]]:
+def timed(run: Run, data: list[Batch], repeats: int = 3) -> tuple[float, list[object]]:
     best, outs = float("inf"), []
     for _ in range(repeats):
         t0 = time.perf_counter()
@@ -58,43 +70,56 @@ def timed(run, data, repeats: int = 3) -> tuple[float, list[torch.Tensor]]:
     return best, outs
 
 
-def agreement(ref: list[torch.Tensor], got: list[torch.Tensor], data) -> tuple[float, float]:
-    worst_abs, worst_cos = 0.0, 1.0
+def min_cosine(ref: list[object], got: list[object], data: list[Batch]) -> float:
+    worst = 1.0
     for a, b, (_, mask) in zip(ref, got, data, strict=True):
         keep = mask.bool()
-        x, y = a[keep].float(), torch.as_tensor(np.asarray(b))[keep].float()
-        worst_abs = max(worst_abs, float((x - y).abs().max()))
-        worst_cos = min(worst_cos, float(torch.nn.functional.cosine_similarity(x, y, dim=-1).min()))
-    return worst_abs, worst_cos
+        x = torch.as_tensor(np.asarray(a, dtype=np.float32))[keep]
+        y = torch.as_tensor(np.asarray(b, dtype=np.float32))[keep]
+        worst = min(worst, float(torch.nn.functional.cosine_similarity(x.double(), y.double(), dim=-1).min()))
+    return worst
 
 
-def contenders(model, tmp: Path):
-    @torch.inference_mode()
-    def eager(ids, mask):
-        return model(input_ids=ids, attention_mask=mask).last_hidden_state
+def gemm_peaks(config, seconds: float = 1.0) -> dict[str, float]:
+    """GFLOP/s of oneDNN's packed GEMM on the model's dense shapes (2,048 rows), FLOP-weighted,
+    in float32 and bfloat16, and of plain ``torch.nn.functional.linear`` in float32 for reference."""
+    h, i = config.hidden_size, config.intermediate_size
+    shapes = [(h, 3 * h), (h, h), (h, i), (i, h)]  # (in, out): fused QKV, attention output, FFN in, FFN out
+    rows = 2048
+    out: dict[str, float] = {}
+    for label, dtype, packed in (
+        ("float32 linear", torch.float32, False),
+        ("float32", torch.float32, True),
+        ("bfloat16", torch.bfloat16, True),
+    ):
+        flops = seconds_total = 0.0
+        for k, n in shapes:
+            x, w, b = torch.randn(rows, k, dtype=dtype), torch.randn(n, k, dtype=dtype), torch.randn(n, dtype=dtype)
+            if packed:
+                pw = torch.ops.mkldnn._reorder_linear_weight(w, None)
+                call = lambda x=x, pw=pw, b=b: torch.ops.mkldnn._linear_pointwise(x, pw, b, "none", [], "")  # noqa: E731
+            else:
+                call = lambda x=x, w=w, b=b: torch.nn.functional.linear(x, w, b)  # noqa: E731
+            for _ in range(3):
+                call()
+            n_calls, t0 = 0, time.perf_counter()
+            while time.perf_counter() - t0 < seconds / len(shapes):
+                call()
+                n_calls += 1
+            seconds_total += time.perf_counter() - t0
+            flops += n_calls * 2 * rows * k * n
+        out[label] = flops / seconds_total / 1e9
+    return out
 
-    yield "torch eager", eager
-    try:
-        import torch._inductor.config as inductor_config
 
-        inductor_config.freezing = True
-        compiled = torch.compile(model, dynamic=True)
+def flops_per_position(config, mean_len: float) -> float:
+    """Forward FLOPs per position: the dense layers (2·(4h² + 2hi) per layer) plus attention
+    (QKᵀ and AV: 4·T·h per layer at the batches' mean padded length T)."""
+    h, i, layers = config.hidden_size, config.intermediate_size, config.num_hidden_layers
+    return layers * (2 * (4 * h * h + 2 * h * i) + 4 * mean_len * h)
 
-        @torch.inference_mode()
-        def run_compiled(ids, mask):
-            return compiled(input_ids=ids, attention_mask=mask).last_hidden_state
 
-        yield "torch.compile (inductor, freezing)", run_compiled
-    except Exception as exc:  # a contender that cannot run here is reported
-        yield f"torch.compile: failed ({type(exc).__name__}: {str(exc)[:80]})", None
-    try:
-        import onnxruntime as ort
-    except ImportError:
-        yield "ONNX Runtime: not installed (pip install onnxruntime)", None
-        return
-    path = tmp / "model.onnx"
-    ids, mask = torch.ones((2, 8), dtype=torch.long), torch.ones((2, 8), dtype=torch.long)
-
+def _wrapped(model):
     class Wrapped(torch.nn.Module):
         def __init__(self, inner):
             super().__init__()
@@ -103,16 +128,75 @@ def contenders(model, tmp: Path):
         def forward(self, input_ids, attention_mask):
             return self.inner(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
 
-    torch.onnx.export(
-        Wrapped(model),
-        (ids, mask),
-        str(path),
-        input_names=["input_ids", "attention_mask"],
-        output_names=["hidden"],
-        dynamic_axes={"input_ids": {0: "b", 1: "t"}, "attention_mask": {0: "b", 1: "t"}, "hidden": {0: "b", 1: "t"}},
-        opset_version=17,
-        dynamo=False,
-    )
+    return Wrapped(model).eval()  # a new module is in training mode, and export would leave the model so
+
+
+def contenders(model, tmp: Path, model_dir: str | None, quick: bool = False) -> Iterator[tuple[str, Run | None, str]]:
+    """(label, run or None, note) for every forward-pass contender; run(ids, mask) → states."""
+
+    @torch.inference_mode()
+    def eager(ids, mask):
+        return model(input_ids=ids, attention_mask=mask).last_hidden_state
+
+    yield "torch eager (transformers forward)", eager, ""
+    from nlu_lite import fused
+
+    if fused.available() and fused.unsupported(model, torch.device("cpu"), model.config.num_hidden_layers) is None:
+        runner = fused.FusedRunner(model, None, model.config.num_hidden_layers)
+
+        @torch.inference_mode()
+        def run_fused(ids, mask):
+            return runner.forward(ids, mask, [runner.n_layers], "mean", False)[0]
+
+        yield "nlu_lite fused engine, forward only", run_fused, ""
+    if quick:
+        yield "torch.compile (inductor, freezing)", None, "skipped in --quick (15-20 s to compile)"
+    else:
+        try:
+            import torch._inductor.config as inductor_config
+
+            inductor_config.freezing = True
+            compiled = torch.compile(copy.deepcopy(model), dynamic=True)
+
+            @torch.inference_mode()
+            def run_compiled(ids, mask):
+                return compiled(input_ids=ids, attention_mask=mask).last_hidden_state
+
+            yield "torch.compile (inductor, freezing)", run_compiled, ""
+        except Exception as exc:  # a contender that cannot run here is reported
+            yield "torch.compile (inductor, freezing)", None, f"failed: {type(exc).__name__}: {str(exc)[:80]}"
+    yield from _onnx_runtime(model, tmp)
+    yield from _ctranslate2(model_dir, tmp)
+    try:
+        import fastembed  # noqa: F401
+
+        yield "fastembed", None, "installed, but it only runs ONNX files it downloads from the hub (offline here)"
+    except ImportError:
+        yield "fastembed", None, "not installed (pip install fastembed); it downloads its own ONNX files"
+
+
+def _onnx_runtime(model, tmp: Path) -> Iterator[tuple[str, Run | None, str]]:
+    label = "ONNX Runtime (torch.onnx.export, ORT_ENABLE_ALL)"
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        yield label, None, "not installed (pip install onnxruntime)"
+        return
+    path = tmp / "model.onnx"
+    ids = torch.ones((2, 8), dtype=torch.long)
+    axes = {0: "b", 1: "t"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            _wrapped(model),
+            (ids, ids),
+            str(path),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["hidden"],
+            dynamic_axes={"input_ids": axes, "attention_mask": axes, "hidden": axes},
+            opset_version=17,
+            dynamo=False,
+        )
     opts = ort.SessionOptions()
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
@@ -120,7 +204,130 @@ def contenders(model, tmp: Path):
     def run_ort(ids, mask):
         return session.run(None, {"input_ids": ids.numpy(), "attention_mask": mask.numpy()})[0]
 
-    yield "ONNX Runtime (ORT_ENABLE_ALL)", run_ort
+    yield label, run_ort, ""
+
+
+def _ctranslate2(
+    model_dir: str | None, tmp: Path, compute_type: str = "float32"
+) -> Iterator[tuple[str, Run | None, str]]:
+    label = f"CTranslate2 ({compute_type})"
+    try:
+        import ctranslate2
+    except ImportError:
+        yield label, None, "not installed (pip install ctranslate2)"
+        return
+    if model_dir is None:
+        yield label, None, "needs the model's folder"
+        return
+    out = tmp / f"ct2_{compute_type}"
+    # its converter asks config.position_embedding_type, which transformers 5 no longer writes
+    source = tmp / f"ct2_source_{compute_type}"
+    shutil.copytree(model_dir, source)
+    config = json.loads((source / "config.json").read_text())
+    config.setdefault("position_embedding_type", "absolute")
+    (source / "config.json").write_text(json.dumps(config))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ctranslate2.converters.TransformersConverter(str(source)).convert(str(out), force=True)
+    except Exception as exc:  # a model its converter does not take
+        yield label, None, f"conversion failed: {type(exc).__name__}: {str(exc)[:80]}"
+        return
+    encoder = ctranslate2.Encoder(
+        str(out), device="cpu", compute_type=compute_type, intra_threads=torch.get_num_threads()
+    )
+
+    def run_ct2(ids, mask):
+        lengths = mask.sum(1).tolist()
+        rows = [row[:n] for row, n in zip(ids.tolist(), lengths, strict=True)]
+        return np.asarray(encoder.forward_batch(rows).last_hidden_state)
+
+    yield label, run_ct2, ""
+
+
+def int8_attempts(model, model_dir: str | None, tmp: Path) -> Iterator[tuple[str, Run | None, str]]:
+    """Integer-8 forwards tried for ``dtype='int8'``: torch dynamic quantization (per-tensor,
+    per-channel, per-channel with the feed-forward block kept in float32) and CTranslate2's int8."""
+    import torch.ao.quantization as quant
+
+    def quantized(config, keep_float: Callable[[str], bool]):
+        spec = {
+            name: config
+            for name, mod in model.named_modules()
+            if isinstance(mod, torch.nn.Linear) and not keep_float(name)
+        }
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return quant.quantize_dynamic(copy.deepcopy(model), spec, dtype=torch.qint8)
+
+    def feed_forward(name: str) -> bool:
+        return "intermediate" in name or (name.endswith("output.dense") and "attention" not in name)
+
+    for label, config, keep in (
+        ("torch dynamic int8, per-tensor weights", quant.default_dynamic_qconfig, lambda n: False),
+        ("torch dynamic int8, per-channel weights", quant.per_channel_dynamic_qconfig, lambda n: False),
+        (
+            "torch dynamic int8, per-channel, feed-forward kept in float32",
+            quant.per_channel_dynamic_qconfig,
+            feed_forward,
+        ),
+    ):
+        q = quantized(config, keep)
+
+        @torch.inference_mode()
+        def run(ids, mask, q=q):
+            return q(input_ids=ids, attention_mask=mask).last_hidden_state
+
+        yield label, run, ""
+    yield from _ctranslate2(model_dir, tmp, "int8")
+
+
+def side_by_side(
+    model, model_dir: str | None, data: list[Batch], pieces: int, repeats: int, quick: bool = False
+) -> list[dict]:
+    """Every contender on ``data``: rate (pieces/s), min cosine to torch eager, first-call seconds."""
+    rows: list[dict] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        ref = None
+        for label, run, note in contenders(model, Path(tmp), model_dir, quick):
+            rows.append(_measure(label, run, note, data, pieces, repeats, ref))
+            if ref is None:
+                ref = rows[-1].pop("outputs")
+            rows[-1].pop("outputs", None)
+    return rows
+
+
+def _measure(label, run, note, data, pieces, repeats, ref) -> dict:
+    row = {"contender": label, "note": note, "rate": None, "cos": None, "first_call_s": None, "outputs": None}
+    if run is None:
+        return row
+    try:
+        t0 = time.perf_counter()
+        run(*data[0])  # compile, session warm-up
+        row["first_call_s"] = time.perf_counter() - t0
+        seconds, outs = timed(run, data, repeats)
+    except Exception as exc:  # a contender that cannot run here is reported
+        row["note"] = f"failed: {type(exc).__name__}: {str(exc)[:80]}"
+        return row
+    row["rate"] = pieces / seconds
+    row["cos"] = 1.0 if ref is None else min_cosine(ref, outs, data)
+    row["outputs"] = outs
+    return row
+
+
+def int8_table(model, model_dir: str | None, data: list[Batch], pieces: int, repeats: int) -> list[dict]:
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+
+        @torch.inference_mode()
+        def eager(ids, mask):
+            return model(input_ids=ids, attention_mask=mask).last_hidden_state
+
+        _, ref = timed(eager, data, 1)
+        for label, run, note in int8_attempts(model, model_dir, Path(tmp)):
+            rows.append(_measure(label, run, note, data, pieces, repeats, ref))
+            rows[-1].pop("outputs", None)
+    return rows
 
 
 def main() -> None:
@@ -136,40 +343,29 @@ def main() -> None:
     tokenizer = AutoTokenizer.from_pretrained(minilm_dir)
     texts = corpus.sentences(args.sentences)
     data = batches(tokenizer, texts)
-    pieces = sum(int(m.sum()) for _, m in data)
+    pieces = sum(int(m.sum()) for _, m in data) - 2 * len(texts)
     torch.manual_seed(0)
     config = BertConfig(
         vocab_size=30522, hidden_size=256, num_hidden_layers=2, num_attention_heads=4, intermediate_size=1024
     )
-    small = BertModel(config).eval()
-    models = {"small_L2_256 (random weights)": small, "all-MiniLM-L6-v2 (real)": AutoModel.from_pretrained(minilm_dir)}
-    print(f"{len(texts)} sentences, {pieces:,} positions in {len(data)} batches; torch {torch.__version__}")
-    print("| model | contender | positions/s | vs eager | max abs diff | min cosine | warm-up s |")
-    print("|---|---|---:|---:|---:|---:|---:|")
-    for name, model in models.items():
-        model.eval()
-        with tempfile.TemporaryDirectory() as tmp:
-            ref, base = None, None
-            for label, run in contenders(model, Path(tmp)):
-                if run is None:
-                    print(f"| {name} | {label} | | | | | |")
-                    continue
-                t0 = time.perf_counter()
-                try:
-                    run(*data[0])  # first call: compile / session warm-up
-                except Exception as exc:  # a contender that cannot run here is reported
-                    print(f"| {name} | {label}: failed ({type(exc).__name__}: {str(exc)[:80]}) | | | | | |")
-                    continue
-                warm = time.perf_counter() - t0
-                seconds, outs = timed(run, data)
-                if ref is None:
-                    ref, base = outs, seconds
-                diff, cos = agreement(ref, outs, data)
-                print(
-                    f"| {name} | {label} | {pieces / seconds:,.0f} | {base / seconds:.2f}x | {diff:.2e} | "
-                    f"{cos:.6f} | {warm:.1f} |",
-                    flush=True,
+    with tempfile.TemporaryDirectory() as tmp:
+        small_dir = Path(tmp) / "small"
+        BertModel(config).save_pretrained(small_dir)
+        models = {"small_L2_256 (random weights)": str(small_dir), "all-MiniLM-L6-v2 (real)": str(minilm_dir)}
+        print(f"{len(texts)} sentences, {pieces:,} word pieces in {len(data)} batches; torch {torch.__version__}")
+        print("| model | contender | pieces/s | vs eager | min cosine | first call s | note |")
+        print("|---|---|---:|---:|---:|---:|---|")
+        for name, where in models.items():
+            model = AutoModel.from_pretrained(where).eval()
+            rows = side_by_side(model, where, data, pieces, 3)
+            base = rows[0]["rate"]
+            for r in rows:
+                rate = (
+                    f"{r['rate']:,.0f} | {r['rate'] / base:.2f}x | {r['cos']:.6f} | {r['first_call_s']:.1f}"
+                    if r["rate"]
+                    else " | | "
                 )
+                print(f"| {name} | {r['contender']} | {rate} | {r['note']} |", flush=True)
 
 
 if __name__ == "__main__":

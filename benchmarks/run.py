@@ -32,17 +32,23 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import corpus  # noqa: E402
+import engines  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from nlu_lite.encoder import DEFAULT_TOKEN_BUDGET  # noqa: E402
 
 CEILING_NOTE = (
-    "The FLOP ceiling divides the fp32 GEMM rate, measured on small_L2_256's shapes (256 x 1024), by "
-    "the model's FLOPs per piece. MiniLM's wider GEMMs (384 x 1536) run about 8 % faster "
-    "(186 vs 172 GFLOP/s measured separately), so its forward can read above 1.0 x ceiling. "
-    "predict can beat the model-only forward: a BERT-shaped last layer runs its feed-forward "
-    "block only on the positions whose vectors are kept."
+    "The FLOP ceiling divides the machine's GEMM peak by the model's FLOPs per word piece. The peak is "
+    "the best GEMM found here, oneDNN's packed linear (torch.ops.mkldnn._linear_pointwise on a weight "
+    "packed once), measured on the model's own four dense shapes (fused QKV, attention output, "
+    "feed-forward in and out; 2,048 rows), FLOP-weighted; FLOPs per position are "
+    "layers x (2(4h² + 2hi) + 4Th) at the batches' mean padded length T, scaled by positions per "
+    "word piece (specials and padding are work too). Attention, layer norms and embeddings run "
+    "below that rate, so no engine reaches 1.0. predict can beat the model-only forward: a "
+    "BERT-shaped last layer runs its feed-forward block only on the positions whose vectors are kept. "
+    "Engines run the very batches of the model-only forward row; 'predict token / X' compares "
+    "nlu_lite's whole predict (tokenization and DataFrame included) with X's bare forward."
 )
 
 
@@ -75,14 +81,6 @@ def build_random(config_kwargs: dict, tokenizer_dir: Path, out: Path) -> Path:
     if got != want:
         raise SystemExit(f"{out}: loaded by path it makes {got} pieces where the real tokenizer makes {want}")
     return out
-
-
-def flops_per_piece(config, mean_len: float) -> float:
-    """Forward FLOPs per position for a BERT layer stack: dense layers plus attention."""
-    h, i, layers = config.hidden_size, config.intermediate_size, config.num_hidden_layers
-    dense = 2 * (4 * h * h + 2 * h * i)
-    attention = 2 * 2 * mean_len * h
-    return layers * (dense + attention)
 
 
 def matmul_gflops(seconds: float = 2.0) -> float:
@@ -277,7 +275,7 @@ def cosine(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def measure_model(
-    label: str, where: str, sentence_model: bool, texts: list[str], docs: list[str], repeats: int, gflops: float, say
+    label: str, where: str, sentence_model: bool, texts: list[str], docs: list[str], repeats: int, say
 ) -> dict:
     """Every per-model row of the table: ceiling, forward, predict, the peers, bfloat16, long documents."""
     from transformers import pipeline as hf_pipeline
@@ -291,7 +289,6 @@ def measure_model(
     model, tokenizer = enc.model, enc.components.tokenizer
     fwd = Forward(model, tokenizer, texts, DEFAULT_TOKEN_BUDGET)
     pieces = fwd.pieces
-    mean_len = fwd.positions / len(texts)
     t_fwd = best_of(fwd, repeats)
     pipe.predict(texts[:32], progress=False)  # warm
     t_tok = best_of(lambda: pipe.predict(texts, output_level="token", progress=False), repeats)
@@ -303,7 +300,10 @@ def measure_model(
     t_fe = best_of(lambda: feature_extraction_frame(fe, tokenizer, texts, False, None), repeats)
     t_fe_t = best_of(lambda: feature_extraction_frame(fe, tokenizer, texts, True, None), repeats)
     t_fe_32 = best_of(lambda: feature_extraction_frame(fe, tokenizer, texts, False, 32), repeats)
-    ceiling = gflops * 1e9 / flops_per_piece(model.config, mean_len) * (fwd.positions / pieces) ** -1
+    peaks = engines.gemm_peaks(model.config, 0.4 if repeats == 1 else 2.0)
+    padded_len = fwd.padded / len(texts)
+    per_piece = engines.flops_per_position(model.config, padded_len) * fwd.padded / pieces
+    ceiling = peaks["float32"] * 1e9 / per_piece
     rate = lambda t: pieces / t  # noqa: E731
     res = {
         "forward": rate(t_fwd),
@@ -315,8 +315,14 @@ def measure_model(
         "pipeline_tensors": rate(t_fe_t),
         "pipeline_batch32": rate(t_fe_32),
         "ceiling": ceiling,
+        "gemm_peaks_gflops": peaks,
+        "flops_per_piece": per_piece,
     }
-    say(f"| {label} | FLOP ceiling (fp32 matmul rate / FLOPs per piece) | {ceiling:,.0f} | | |")
+    say(
+        f"| {label} | FLOP ceiling (packed fp32 GEMM peak / FLOPs per piece) | {ceiling:,.0f} | | "
+        f"peak {peaks['float32']:,.0f} GFLOP/s (plain linear {peaks['float32 linear']:,.0f}), "
+        f"{per_piece / 1e6:.1f} MFLOP per piece |"
+    )
     say(
         f"| {label} | model-only sorted forward | {rate(t_fwd):,.0f} | {len(texts) / t_fwd:,.0f} | "
         f"forward/ceiling = {rate(t_fwd) / ceiling:.2f} |"
@@ -360,26 +366,26 @@ def measure_model(
             )
         except ImportError:
             say(f"| {label} | sentence-transformers | not installed | | |")
-    # bfloat16 on this CPU
-    try:
-        low = (
-            nlu_lite.load("en.embed.all_minilm_l6_v2", dtype="bfloat16")
-            if where == "PACKAGE"
-            else nlu_lite.load(path=where, dtype="bfloat16")
-        )
-        low.predict(texts[:32], progress=False)
-        t_bf = best_of(lambda: low.predict(texts, output_level="token", progress=False), repeats)
-        a = np.stack(pipe.predict(texts[:200], progress=False).iloc[:, -1])
-        b = np.stack(low.predict(texts[:200], progress=False).iloc[:, -1])
-        cos = cosine(a, b)
-        res["bfloat16"] = rate(t_bf)
-        res["bfloat16_cos_min"] = cos
-        say(
-            f"| {label} | predict token, bfloat16 | {rate(t_bf):,.0f} | {len(texts) / t_bf:,.0f} | "
-            f"bf16/fp32 = {t_tok / t_bf:.2f}, min cosine to fp32 = {cos:.4f} |"
-        )
-    except Exception as exc:  # an old CPU without bf16: say so, do not fail the run
-        say(f"| {label} | bfloat16 | unavailable ({exc}) | | |")
+    load = (
+        (lambda **kw: nlu_lite.load("en.embed.all_minilm_l6_v2", **kw))
+        if where == "PACKAGE"
+        else (lambda **kw: nlu_lite.load(path=where, **kw))
+    )
+    # nlu_lite's float32 before the fused engine: the transformers forward (engine='torch')
+    plain = load(engine="torch")
+    plain.predict(texts[:32], progress=False)
+    t_plain = best_of(lambda: plain.predict(texts, output_level="token", progress=False), repeats)
+    res["token_engine_torch"] = rate(t_plain)
+    say(
+        f"| {label} | predict token, engine='torch' (the transformers forward) | {rate(t_plain):,.0f} | "
+        f"{len(texts) / t_plain:,.0f} | default/torch = {t_plain / t_tok:.2f} (default engine: {enc.engine}) |"
+    )
+    res["engines"] = engine_rows(
+        label, model, str(minilm_dir) if where == "PACKAGE" else where, fwd, t_tok, ceiling, repeats, say
+    )
+    res.update(bfloat16_rows(label, load, pipe, texts, t_plain, peaks, per_piece, repeats, say))
+    if where == "PACKAGE":
+        res["int8"] = int8_rows(label, model, str(minilm_dir), fwd, repeats, say)
     # long documents (windows)
     doc_pieces = len(enc.tokenize(docs).ids)
     t_long = best_of(lambda: pipe.predict(docs, output_level="token", progress=False), 1)
@@ -389,6 +395,71 @@ def measure_model(
     )
 
     return res
+
+
+def engine_rows(label, model, model_dir, fwd, t_tok, ceiling, repeats, say) -> list[dict]:
+    """Forward-pass engines on the model-only row's batches, each against predict and the ceiling."""
+    rows = engines.side_by_side(model, model_dir, fwd.batches, fwd.pieces, repeats, quick=repeats == 1)
+    for r in rows:
+        if r["rate"] is None:
+            say(f"| {label} | forward: {r['contender']} | {r['note']} | | |")
+            continue
+        say(
+            f"| {label} | forward: {r['contender']} | {r['rate']:,.0f} | | predict token / this = "
+            f"{fwd.pieces / t_tok / r['rate']:.2f}, this/ceiling = {r['rate'] / ceiling:.2f}, min cosine to "
+            f"eager {r['cos']:.6f}, first call {r['first_call_s']:.1f} s |"
+        )
+    others = [r for r in rows if r["rate"] and not r["contender"].startswith("nlu_lite")]
+    best = max(others, key=lambda r: r["rate"])
+    say(
+        f"| {label} | predict token (default) vs the fastest other float32 forward ({best['contender']}) | "
+        f"{fwd.pieces / t_tok:,.0f} | | predict/fastest = {fwd.pieces / t_tok / best['rate']:.2f} |"
+    )
+    return [{k: v for k, v in r.items()} for r in rows]
+
+
+def bfloat16_rows(label, load, pipe, texts, t_plain, peaks, per_piece, repeats, say) -> dict:
+    """bfloat16 predict (default engine and the transformers forward under autocast) against
+    nlu_lite's float32 before the fused engine, with the cosine to float32 and the bf16 ceiling."""
+    out: dict = {}
+    a = np.stack(pipe.predict(texts[:200], progress=False).iloc[:, -1])
+    pieces = len(pipe.encoders[0].tokenize(texts).ids)
+    say(
+        f"| {label} | bfloat16 ceiling (packed bf16 GEMM peak / FLOPs per piece) | "
+        f"{peaks['bfloat16'] * 1e9 / per_piece:,.0f} | | peak {peaks['bfloat16']:,.0f} GFLOP/s |"
+    )
+    for key, engine in (("bfloat16", None), ("bfloat16_engine_torch", "torch")):
+        try:
+            low = load(dtype="bfloat16", engine=engine)
+        except Exception as exc:  # an old CPU without bf16: say so, do not fail the run
+            say(f"| {label} | bfloat16 | unavailable ({exc}) | | |")
+            return out
+        low.predict(texts[:32], progress=False)
+        t_bf = best_of(lambda low=low: low.predict(texts, output_level="token", progress=False), repeats)
+        cos = cosine(a, np.stack(low.predict(texts[:200], progress=False).iloc[:, -1]))
+        out[key], out[key + "_cos_min"] = pieces / t_bf, cos
+        what = "predict token, bfloat16" + ("" if engine is None else ", engine='torch' (autocast)")
+        say(
+            f"| {label} | {what} | {pieces / t_bf:,.0f} | {len(texts) / t_bf:,.0f} | "
+            f"bf16/fp32 = {t_plain / t_bf:.2f} (fp32: engine='torch'), min cosine to fp32 = {cos:.4f} "
+            f"(engine {low.encoders[0].engine}) |"
+        )
+    return out
+
+
+def int8_rows(label, model, model_dir, fwd, repeats, say) -> list[dict]:
+    """What dtype='int8' would have to be, tried on the real model: the rate and min token cosine."""
+    rows = engines.int8_table(model, model_dir, fwd.batches, fwd.pieces, repeats)
+    for r in rows:
+        if r["rate"] is None:
+            say(f"| {label} | int8: {r['contender']} | {r['note']} | | |")
+        else:
+            verdict = "meets" if r["cos"] >= 0.99 else "below"
+            say(
+                f"| {label} | int8: {r['contender']} | {r['rate']:,.0f} | | min cosine to float32 "
+                f"{r['cos']:.4f} ({verdict} the 0.99 bar) |"
+            )
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -440,7 +511,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     for label, where in models:
         key = label.split(" ")[0] + (" real" if where == "PACKAGE" else "")
-        results[key] = measure_model(label, where, where != str(small_dir), texts, docs, repeats, gflops, say)
+        results[key] = measure_model(label, where, where != str(small_dir), texts, docs, repeats, say)
     # memory, latency, load time on the small model
     small = nlu_lite.load(path=str(small_dir))
     sweep = {}
