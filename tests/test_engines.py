@@ -225,3 +225,20 @@ def test_concurrent_predicts_agree(tiny):
     for got in results:
         np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))
         np.testing.assert_allclose(got, expected, atol=1e-6)
+
+
+def test_small_batches_on_plain_linear_agree_with_the_packed_kernel(tiny):
+    """A batch under SMALL_ROWS rows runs plain ``linear`` on the model's weights; the same
+    sentence inside a bigger batch runs the packed kernel: the same states either way."""
+    runner = tiny.encoders[0].runner
+    ids = torch.tensor([[101, 1045, 2293, 17953, 2361, 102]])
+    big = ids.repeat(4, 1)  # 24 rows: the packed kernel
+    assert ids.numel() < fused.SMALL_ROWS <= big.numel()
+    with torch.inference_mode():
+        alone, _ = runner.forward(ids, torch.ones_like(ids), [1, 3], "concat", False)
+        inside, _ = runner.forward(big, torch.ones_like(big), [1, 3], "concat", False)
+        picked, _ = runner.forward_selected(
+            ids, torch.ones_like(ids), torch.tensor([0, 0]), torch.tensor([1, 4]), False
+        )
+    torch.testing.assert_close(alone[0], inside[2], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(picked, inside[0, [1, 4], 32:], atol=1e-5, rtol=1e-5)
