@@ -242,3 +242,10 @@ def test_small_batches_on_plain_linear_agree_with_the_packed_kernel(tiny):
         )
     torch.testing.assert_close(alone[0], inside[2], atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(picked, inside[0, [1, 4], 32:], atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", ["int8", "qint8"])
+def test_int8_is_refused_with_the_reason_and_the_fast_option(dtype):
+    with pytest.raises(InvalidOptionError, match=r"below the 0\.99") as info:
+        nlu_lite.load(dtype=dtype)
+    assert "bfloat16" in str(info.value) and "RESULTS.md" in str(info.value)
