@@ -47,13 +47,20 @@ ENGINE = "fused-onednn"
 SMALL_ROWS = 16
 
 
+X86 = {"x86_64", "amd64", "x64"}
+
+
 def available() -> bool:
-    """Is oneDNN's fused linear there (x86 builds of torch have it)?"""
+    """Is oneDNN's fused linear there, on an x86-64 CPU (where it was measured; ARM builds of
+    torch route oneDNN through other libraries, where plain ``linear`` may well be faster)?"""
+    import platform
+
     import torch
 
     mkldnn = getattr(torch.backends, "mkldnn", None)
     return (
-        mkldnn is not None
+        platform.machine().lower() in X86
+        and mkldnn is not None
         and mkldnn.is_available()
         and hasattr(torch.ops.mkldnn, "_linear_pointwise")
         and hasattr(torch.ops.mkldnn, "_reorder_linear_weight")
@@ -160,7 +167,7 @@ def unsupported(model: Any, device: torch.device, n_layers: int) -> str | None:
     if device.type != "cpu":
         return f"device {device.type} (the fused engine is for CPUs)"
     if not available():
-        return "this torch build has no oneDNN fused linear"
+        return "this torch build has no oneDNN fused linear, or this CPU is not x86-64"
     if getattr(config, "model_type", None) not in FAMILIES:
         return f"model type {getattr(config, 'model_type', None)!r} is not BERT-shaped"
     if getattr(config, "position_embedding_type", "absolute") not in (None, "absolute"):

@@ -196,6 +196,15 @@ def test_no_onednn_falls_back(tiny, monkeypatch, caplog):
     assert "no oneDNN" in caplog.text
 
 
+def test_other_cpu_architectures_fall_back(tiny, monkeypatch):
+    """The engine was measured on x86-64 only: an ARM machine runs the transformers forward."""
+    import platform
+
+    monkeypatch.setattr(platform, "machine", lambda: "arm64")
+    assert not fused.available()
+    assert nlu_lite.Pipeline([tiny.encoders[0].components]).encoders[0].engine == "torch"
+
+
 def test_last_layer_feed_forward_runs_on_the_rows_used_only_when_fused(tiny):
     last = tiny.encoders[0].runner.layers[-1]
     seen: list[int] = []
