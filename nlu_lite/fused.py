@@ -9,16 +9,18 @@ layer norm (``torch.ops.mkldnn._linear_pointwise``), and walks the layers itself
 the model's own (same weights, same order of layer norms and adds; attention is torch's
 ``scaled_dot_product_attention``); only the GEMM kernels and their rounding differ, by about 1e-6.
 
-Measured on a 2-core AVX-512 Xeon (benchmarks/RESULTS.md): 1.15x torch eager on small_L2_256, ~1.05x
-on MiniLM, in float32, with no warm-up and nothing compiled or cached; in bfloat16 (weights packed
-in bfloat16 for AMX, the hidden stream in bfloat16) ~3x float32 eager at cosine >= 0.9996 on the
-real all-MiniLM-L6-v2.
+Measured on a 2-core AVX-512 Xeon (benchmarks/RESULTS.md, the forward alone against the transformers
+forward on the same batches): 1.29x on small_L2_256 and 1.08-1.09x on MiniLM in float32, level with
+torch.compile's inductor freezing, with no compile step and nothing to cache.  In bfloat16 the
+weights are packed in bfloat16 for AMX and the hidden states stay bfloat16 between layers: predict
+runs at 2.9x the transformers forward's float32 on the real all-MiniLM-L6-v2, at min token cosine
+0.9997 to float32.
 
-It runs where it is sure to give the model's numbers: a CPU with oneDNN, a known BERT-shaped family
+It runs where it is sure to give the model's numbers: an x86-64 CPU with oneDNN, a known BERT-shaped family
 (BERT, RoBERTa, XLM-R, CamemBERT, ELECTRA) with absolute positions and an activation oneDNN fuses,
 and a check at load on a small padded batch against the transformers forward.  Anything else uses
 :class:`~nlu_lite.runner.TorchRunner`; :func:`build` logs why, and the pipeline's ``engines`` (also
-in ``print_info()`` and ``df.attrs``) say which runner each model got.  The packed weights are a
+in ``pipe.components`` and ``df.attrs['engines']``) say which runner each model got.  The packed weights are a
 second copy of the linear weights (float32: the same size again; bfloat16: half); the model itself
 is never changed, so saving and sharing it stay as they were.
 """
