@@ -85,9 +85,10 @@ def load(
     ``device``: 'cpu' (default), 'cuda', 'cuda:N', 'mps', or 'auto' (cuda > mps > cpu).
     ``dtype``: 'float32' (default), 'bfloat16' (CPUs with native support, GPUs) or 'float16'
     (GPUs): matrix products run in that precision, vectors come back as float32.
-    ``engine``: 'auto' (default, or ``$NLU_LITE_ENGINE``): on a CPU, BERT-shaped models run on the
-    fused oneDNN engine (weights pre-packed once at load, same numbers to ~1e-6; ``nlu_lite.fused``)
-    and everything else on the transformers forward; 'torch': always the transformers forward.
+    ``engine``: 'auto' (default, or ``$NLU_LITE_ENGINE``): on an x86-64 CPU, post-norm encoders
+    (BERT and kin, MPNet, DistilBERT) run on the fused oneDNN engine (weights pre-packed once at
+    load, same numbers to ~1e-6; ``nlu_lite.fused``) and everything else on the transformers
+    forward; 'torch': always the transformers forward.
     ``pipe.components`` and ``df.attrs['engines']`` say which each model got.
     """
     from nlu_lite.pipeline import build

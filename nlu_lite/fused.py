@@ -1,4 +1,4 @@
-"""The fused CPU engine: BERT-shaped encoders run on pre-packed oneDNN matrix multiplications.
+"""The fused CPU engine: post-norm encoders run on pre-packed oneDNN matrix multiplications.
 
 On a CPU, torch's plain ``nn.Linear`` multiplies by a weight laid out for autograd, copies the bias
 into every output first, and runs each activation and residual add as its own pass over memory.
@@ -16,8 +16,9 @@ weights are packed in bfloat16 for AMX and the hidden states stay bfloat16 betwe
 runs at 2.9x the transformers forward's float32 on the real all-MiniLM-L6-v2, at min token cosine
 0.9997 to float32.
 
-It runs where it is sure to give the model's numbers: an x86-64 CPU with oneDNN, a known BERT-shaped family
-(BERT, RoBERTa, XLM-R, CamemBERT, ELECTRA) with absolute positions and an activation oneDNN fuses,
+It runs where it is sure to give the model's numbers: an x86-64 CPU with oneDNN, a known post-norm
+family (BERT, RoBERTa, XLM-R, CamemBERT, ELECTRA, MPNet with its relative position bias, DistilBERT)
+with absolute positions and an activation oneDNN fuses,
 and a check at load on a small padded batch against the transformers forward.  Anything else uses
 :class:`~nlu_lite.runner.TorchRunner`; :func:`build` logs why, and the pipeline's ``engines`` (also
 in ``pipe.components`` and ``df.attrs['engines']``) say which runner each model got.  The packed weights are a
@@ -36,7 +37,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("nlu_lite")
 
-FAMILIES = {"bert", "roberta", "xlm-roberta", "camembert", "electra"}
+BERT_LIKE = {"bert", "roberta", "xlm-roberta", "camembert", "electra"}
+FAMILIES = BERT_LIKE | {"mpnet", "distilbert"}
 # config.hidden_act → the oneDNN post-op that computes it, and its algorithm
 _ACTIVATIONS = {
     "gelu": ("gelu", "none"),
@@ -132,21 +134,70 @@ def _norm(module: Any, dtype: torch.dtype) -> _Norm:
     return _Norm(module.weight.detach().to(dtype), module.bias.detach().to(dtype), float(module.eps))
 
 
+@dataclass
+class _Parts:
+    """The modules of one post-norm encoder layer, whatever each family calls them."""
+
+    query: Any
+    key: Any
+    value: Any
+    attention_out: Any
+    attention_norm: Any
+    intermediate: Any
+    out: Any
+    out_norm: Any
+    heads: int
+    head_size: int
+
+
+def _parts(model_type: str, layer: Any) -> _Parts:
+    if model_type == "distilbert":
+        a = layer.attention
+        return _Parts(
+            a.q_lin, a.k_lin, a.v_lin, a.out_lin, layer.sa_layer_norm, layer.ffn.lin1, layer.ffn.lin2,
+            layer.output_layer_norm, int(a.n_heads), int(a.attention_head_size),
+        )  # fmt: skip
+    if model_type == "mpnet":
+        a = layer.attention.attn
+        return _Parts(
+            a.q, a.k, a.v, a.o, layer.attention.LayerNorm, layer.intermediate.dense, layer.output.dense,
+            layer.output.LayerNorm, int(a.num_attention_heads), int(a.attention_head_size),
+        )  # fmt: skip
+    a = layer.attention.self
+    return _Parts(
+        a.query, a.key, a.value, layer.attention.output.dense, layer.attention.output.LayerNorm,
+        layer.intermediate.dense, layer.output.dense, layer.output.LayerNorm, int(a.num_attention_heads),
+        int(a.attention_head_size),
+    )  # fmt: skip
+
+
+def _layer_list(model: Any) -> Any:
+    """The model's list of transformer layers (encoder.layer; DistilBERT's transformer.layer)."""
+    for owner in ("encoder", "transformer"):
+        layers = getattr(getattr(model, owner, None), "layer", None)
+        if layers is not None:
+            return layers
+    return None
+
+
+def _activation(config: Any) -> Any:
+    return getattr(config, "hidden_act", None) or getattr(config, "activation", None)
+
+
 class _Layer:
-    """One BERT-shaped layer: fused QKV, attention, projection + residual, norm, GELU feed-forward."""
+    """One post-norm encoder layer: fused QKV, attention, projection + residual, norm, feed-forward
+    with its activation fused, projection + residual, norm."""
 
-    def __init__(self, layer: Any, dtype: torch.dtype, activation: tuple[str, str]) -> None:
-
-        attention = layer.attention.self
-        self.heads = int(attention.num_attention_heads)
-        self.head_size = int(attention.attention_head_size)
-        self.scaling = float(getattr(attention, "scaling", self.head_size**-0.5))
-        self.qkv = _Linear([attention.query, attention.key, attention.value], dtype, _PLAIN)
-        self.attention_out = _linear(layer.attention.output.dense, dtype)
-        self.attention_norm = _norm(layer.attention.output.LayerNorm, dtype)
-        self.intermediate = _linear(layer.intermediate.dense, dtype, activation)
-        self.out = _linear(layer.output.dense, dtype)
-        self.out_norm = _norm(layer.output.LayerNorm, dtype)
+    def __init__(self, parts: _Parts, dtype: torch.dtype, activation: tuple[str, str]) -> None:
+        self.heads = parts.heads
+        self.head_size = parts.head_size
+        self.scaling = self.head_size**-0.5
+        self.qkv = _Linear([parts.query, parts.key, parts.value], dtype, _PLAIN)
+        self.attention_out = _linear(parts.attention_out, dtype)
+        self.attention_norm = _norm(parts.attention_norm, dtype)
+        self.intermediate = _linear(parts.intermediate, dtype, activation)
+        self.out = _linear(parts.out, dtype)
+        self.out_norm = _norm(parts.out_norm, dtype)
 
     def attend(self, hidden: torch.Tensor, shape: tuple[int, int], mask: torch.Tensor | None) -> torch.Tensor:
         """Self-attention context of every position, (B·T, D)."""
@@ -171,21 +222,21 @@ def unsupported(model: Any, device: torch.device, n_layers: int) -> str | None:
     if not available():
         return "this torch build has no oneDNN fused linear, or this CPU is not x86-64"
     if getattr(config, "model_type", None) not in FAMILIES:
-        return f"model type {getattr(config, 'model_type', None)!r} is not BERT-shaped"
+        return f"model type {getattr(config, 'model_type', None)!r} is not a post-norm encoder it knows"
     if getattr(config, "position_embedding_type", "absolute") not in (None, "absolute"):
         return f"position_embedding_type {config.position_embedding_type!r}"
-    if not isinstance(getattr(config, "hidden_act", None), str) or config.hidden_act not in _ACTIVATIONS:
-        return f"activation {getattr(config, 'hidden_act', None)!r} has no fused kernel"
+    if not isinstance(_activation(config), str) or _activation(config) not in _ACTIVATIONS:
+        return f"activation {_activation(config)!r} has no fused kernel"
     if getattr(config, "is_decoder", False) or getattr(config, "add_cross_attention", False):
         return "a decoder"
-    layers = getattr(getattr(model, "encoder", None), "layer", None)
+    layers = _layer_list(model)
     if layers is None or len(layers) != n_layers or getattr(model, "embeddings", None) is None:
-        return "no encoder.layer list"
+        return "no list of layers"
     return None
 
 
 class FusedRunner:
-    """A runner (see :mod:`nlu_lite.runner`) that walks a BERT-shaped encoder's layers itself."""
+    """A runner (see :mod:`nlu_lite.runner`) that walks a post-norm encoder's layers itself."""
 
     engine = ENGINE
     can_stop_early = True
@@ -197,11 +248,14 @@ class FusedRunner:
         self.n_layers = n_layers
         self.has_pooler = bool(getattr(model, "_nlu_lite_pooler_trained", False))
         self.dtype = dtype if dtype is not None else torch.float32
-        activation = _ACTIVATIONS[model.config.hidden_act]
+        activation = _ACTIVATIONS[_activation(model.config)]
+        family = model.config.model_type
         with torch.no_grad():
-            self.layers = [_Layer(layer, self.dtype, activation) for layer in model.encoder.layer]
+            self.layers = [_Layer(_parts(family, layer), self.dtype, activation) for layer in _layer_list(model)]
         self.project = getattr(model, "embeddings_project", None)  # ELECTRA's embedding → hidden size
-        self.last_layer: Any = model.encoder.layer[-1]  # None: no selected-positions forward
+        # MPNet adds a relative position bias, one per head, to the attention scores
+        self.position_bias = model.encoder.compute_position_bias if family == "mpnet" else None
+        self.last_layer: Any = _layer_list(model)[-1]  # None: no selected-positions forward
 
     @property
     def selects(self) -> bool:
@@ -213,9 +267,18 @@ class FusedRunner:
             hidden = self.project(hidden)
         return hidden.reshape(-1, hidden.shape[-1]).to(self.dtype)
 
-    @staticmethod
-    def _mask(mask: torch.Tensor) -> torch.Tensor | None:
-        return None if bool(mask.all()) else mask.bool()[:, None, None, :]
+    def _mask(self, mask: torch.Tensor) -> torch.Tensor | None:
+        """What attention adds to its scores: padding (a boolean mask; None without padding) and,
+        for MPNet, the relative position bias (a float mask)."""
+        import torch
+
+        padding = None if bool(mask.all()) else mask.bool()[:, None, None, :]
+        if self.position_bias is None:
+            return padding
+        bias = self.position_bias(mask[:1]).to(self.dtype)  # (1, heads, T, T)
+        if padding is None:
+            return bias
+        return torch.where(padding, bias, torch.finfo(self.dtype).min)  # (B, heads, T, T)
 
     def _walk(self, input_ids: torch.Tensor, attn: torch.Tensor | None, wanted: set[int], upto: int) -> dict[int, Any]:
         """Hidden states (B·T, D) after layer i for i in ``wanted`` (0 = embeddings), up to ``upto``;

@@ -151,8 +151,10 @@ def _random(model_type: str, **extra):
         ("bert", {"hidden_act": "gelu_new"}, "fused-onednn"),
         ("bert", {"hidden_act": "relu"}, "fused-onednn"),
         ("bert", {"hidden_act": "silu"}, "torch"),
-        ("distilbert", {}, "torch"),
-        ("mpnet", {}, "torch"),
+        ("distilbert", {}, "fused-onednn"),
+        ("mpnet", {}, "fused-onednn"),  # with its relative position bias
+        ("mpnet", {"hidden_act": "silu"}, "torch"),
+        ("deberta-v2", {}, "torch"),
     ],
 )
 def test_families_run_fused_or_fall_back_with_the_same_numbers(tiny, tiny_torch, caplog, model_type, extra, engine):

@@ -126,7 +126,8 @@ def test_layers_of_other_shapes_are_not_selected():
     ],
 )
 def test_registry_families_select_or_fall_back_with_the_same_numbers(tiny, model_type, selected):
-    """Random models of the registry's encoder families, the tiny model's tokenizer and size."""
+    """Random models of the registry's encoder families, the tiny model's tokenizer and size, on
+    the transformers forward (the fused engine selects for every family it runs: test_engines.py)."""
     from transformers import AutoConfig, AutoModel
 
     sizes = {"vocab_size": 30522, "max_position_embeddings": 64}
@@ -138,7 +139,7 @@ def test_registry_families_select_or_fall_back_with_the_same_numbers(tiny, model
         sizes["embedding_size"] = 32
     torch.manual_seed(0)
     model = AutoModel.from_config(AutoConfig.for_model(model_type, **sizes)).eval()
-    pipe = nlu_lite.Pipeline([dataclasses.replace(tiny.encoders[0].components, model=model)])
+    pipe = nlu_lite.Pipeline([dataclasses.replace(tiny.encoders[0].components, model=model)], engine="torch")
     assert (pipe.encoders[0].last_layer is not None) is selected
     for options in ({"output_level": "token"}, {"output_level": "document", "pooling": "cls"}):
         fast, a = pipe.predict(TEXTS, embedding_format="numpy", **options)
