@@ -86,7 +86,8 @@ class _Linear:
         self.bias = None if bias is None else bias.to(dtype).contiguous()
         self.post, self.algorithm = post
         # the model's own parameters (no copy), for small float32 batches
-        self.plain = [(m.weight, m.bias) for m in modules] if dtype == torch.float32 else None
+        own = all(m.weight.dtype == torch.float32 for m in modules)
+        self.plain = [(m.weight, m.bias) for m in modules] if dtype == torch.float32 and own else None
 
     def _small(self, x: torch.Tensor) -> torch.Tensor:
         import torch
