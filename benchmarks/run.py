@@ -250,22 +250,31 @@ def dask_rates(model_dir: str, texts: list[str], pieces: int) -> dict[int, float
     return out
 
 
-def latency_and_load(model_dir: str) -> tuple[float, float]:
-    """Warm single-sentence predict (median of 200) and load time, in a fresh process."""
+def latency_and_load(model_dir: str) -> tuple[float, float, float, float]:
+    """Warm single-sentence predict and its forward pass alone (medians of 200), and load times,
+    in a fresh process."""
     code = f"""
-import time, statistics, nlu_lite
+import time, statistics, torch, nlu_lite
 t = time.perf_counter(); pipe = nlu_lite.load(path={model_dir!r}); cold = time.perf_counter() - t
 t = time.perf_counter(); nlu_lite.load(path={model_dir!r}); warm_load = time.perf_counter() - t
-for _ in range(20):
-    pipe.predict("I love NLP")
-runs = []
-for _ in range(200):
-    t = time.perf_counter(); pipe.predict("I love NLP"); runs.append(time.perf_counter() - t)
-print(statistics.median(runs), warm_load, cold)
+def median(fn):
+    for _ in range(20):
+        fn()
+    runs = []
+    for _ in range(200):
+        t = time.perf_counter(); fn(); runs.append(time.perf_counter() - t)
+    return statistics.median(runs)
+enc = pipe.encoders[0]
+ids = torch.tensor([[*enc.prefix, *enc.tokenize(["I love NLP"]).ids.tolist(), *enc.suffix]])
+words = torch.arange(1, ids.shape[1] - 1)
+def forward():
+    with torch.inference_mode():
+        enc.runner.forward_selected(ids, torch.ones_like(ids), torch.zeros_like(words), words, False)
+print(median(lambda: pipe.predict("I love NLP")), median(forward), warm_load, cold)
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    lat, warm_load, cold = map(float, out.stdout.split())
-    return lat, warm_load, cold
+    lat, fwd, warm_load, cold = map(float, out.stdout.split())
+    return lat, fwd, warm_load, cold
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> float:
@@ -528,14 +537,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     per_row, rows = retained_per_row(small, texts)
     results["retained_bytes_per_token_row"] = per_row
-    lat, t_load, t_cold = latency_and_load(str(small_dir))
+    lat, lat_fwd, t_load, t_cold = latency_and_load(str(small_dir))
     results["warm_single_sentence_ms"] = lat * 1000
+    results["warm_single_sentence_forward_ms"] = lat_fwd * 1000
     results["load_cached_small_s"] = t_load
     results["load_cold_process_s"] = t_cold
     say(f"- memory retained per 256-d token row: {per_row:,.0f} bytes ({rows:,} rows traced)")
     say(
         f"- warm single-sentence predict ('I love NLP', small_L2_256, fresh process): {lat * 1000:.2f} ms "
-        "(median of 200)"
+        f"(median of 200), of which the forward pass alone {lat_fwd * 1000:.2f} ms"
     )
     say(
         f"- load of a cached small model: {t_load:.2f} s with torch and transformers imported, "
