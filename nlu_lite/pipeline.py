@@ -69,7 +69,7 @@ class Pipeline:
         self.nlu_ref = " ".join(e.entry.spelling for e in self.encoders)  # NLU's name for the request
 
     def __reduce__(self) -> tuple[Any, ...]:
-        """Pickles as its recipe (entries, device, dtype), never the weights: a Dask or Spark worker
+        """Pickles as its recipe (entries, device, dtype, engine), never the weights: a Dask or Spark worker
         that unpickles it builds the model once per process and reuses it."""
         return (restore, self.recipe)
 

@@ -3,20 +3,22 @@
 The :class:`~nlu_lite.encoder.Encoder` plans windows and batches, and scatters or pools what
 comes back; a runner only turns a padded batch of ids into hidden states.  A runner provides:
 
-- ``n_layers``, ``has_pooler``, ``can_stop_early``;
+- ``engine`` (its name), ``n_layers``, ``has_pooler``, ``can_stop_early``, ``last_layer``;
 - ``forward(input_ids, mask, layers, combine, need_pooler) -> (hidden (B, T, D), pooler (B, D) | None)``:
   the states of the chosen layers (indices into hidden_states: 0 = embeddings), combined;
 - ``forward_selected(input_ids, mask, rows, cols, need_pooler) -> (states (N, D), pooler | None)``:
   last-layer states at (rows, cols) only, available where ``selects`` is true.
 
-:class:`TorchRunner` is the one shipped: the transformers model in torch, where the model is
-called under forward hooks.  When only early layers are asked for, the hooks capture them and stop
-the forward at the deepest layer needed, so ``layers=0`` costs an embedding lookup.  The hooks
-read a thread-local request, so concurrent predict() calls with different layer choices do not
-interfere.  When only some positions of the last layer are needed, a BERT-shaped last layer runs
-attention over every position, as it must, but its output projection and feed-forward block only
-on the positions asked for; a check at load compares it with the full forward and falls back for
-any layer where it differs.  bfloat16/float16 run under autocast (weights stay float32).
+:class:`TorchRunner` runs the transformers model in torch, under forward hooks; it runs every model
+on GPUs and whatever the fused CPU engine (:mod:`nlu_lite.fused`, the default on x86-64 CPUs for the
+post-norm encoder families it knows) cannot vouch for. When only early layers are asked for, the
+hooks capture them and stop the forward at the deepest layer needed, so ``layers=0`` costs an
+embedding lookup. The hooks read a thread-local request, so concurrent predict() calls with
+different layer choices do not interfere. When only some positions of the last layer are needed, a
+BERT-shaped last layer runs attention over every position, as it must, but its output projection and
+feed-forward block only on the positions asked for; a check at load compares it with the full
+forward and falls back for any layer where it differs. bfloat16/float16 run under autocast (weights
+stay float32).
 See docs/backends.md for adding a runner.
 """
 
