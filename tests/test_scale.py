@@ -184,3 +184,17 @@ def test_scale_spark_nlu5_document_of_word_models_is_refused(spark, tiny):
         tiny.predict(sdf, output_level="document", convention="nlu5")
     out = tiny.predict(sdf, output_level="token", convention="nlu5").toPandas()
     assert sorted(out["token"]) == ["a", "b", "c"]
+
+
+def test_scale_dask_nlu5_document_of_word_models_matches_pandas(dask_client, tiny, frame):
+    """NLU 5's unpooled document vectors (a tokens x dimension matrix per row) pass through dask:
+    the same rows, each matrix as pandas gives it (within float rounding of other batchings)."""
+    import dask.dataframe as dd
+
+    expected = tiny.predict(frame, output_level="document", convention="nlu5")
+    got = tiny.predict(dd.from_pandas(frame, npartitions=3), output_level="document", convention="nlu5").compute()
+    assert list(got.columns) == list(expected.columns) and list(got.index) == list(expected.index)
+    col = next(c for c in expected.columns if c.startswith("word_embedding_"))
+    for a, b in zip(got[col], expected[col], strict=True):
+        assert np.asarray(a).shape == np.asarray(b).shape and np.asarray(a).ndim == 2
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-5)
