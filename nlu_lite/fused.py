@@ -230,6 +230,9 @@ def unsupported(model: Any, device: torch.device, n_layers: int) -> str | None:
         return f"activation {_activation(config)!r} has no fused kernel"
     if getattr(config, "is_decoder", False) or getattr(config, "add_cross_attention", False):
         return "a decoder"
+    weights = {str(w.dtype).replace("torch.", "") for w in model.parameters()}
+    if weights != {"float32"}:  # e.g. a checkpoint stored in float16, which transformers loads as such
+        return f"its weights are {', '.join(sorted(weights))}, not float32"
     layers = _layer_list(model)
     if layers is None or len(layers) != n_layers or getattr(model, "embeddings", None) is None:
         return "no list of layers"

@@ -190,6 +190,20 @@ def test_a_model_whose_forward_differs_falls_back(tiny, caplog):
     assert not np.allclose(shifted, plain)
 
 
+def test_a_half_precision_checkpoint_falls_back(tiny, caplog):
+    """transformers loads a checkpoint in the dtype it was stored in: a float16 model runs on its
+    own forward, and the log says why."""
+    from conftest import TINY_REPO, TINY_REVISION, snapshot
+    from transformers import AutoModel
+
+    model = AutoModel.from_pretrained(snapshot(TINY_REPO, TINY_REVISION)).eval().half()
+    with caplog.at_level(logging.INFO, logger="nlu_lite"):
+        pipe = nlu_lite.Pipeline([dataclasses.replace(tiny.encoders[0].components, model=model)])
+    assert pipe.encoders[0].engine == "torch"
+    assert "its weights are float16, not float32" in caplog.text
+    assert np.isfinite(np.stack(pipe.predict("I love NLP")["en_embed_tests_tiny_embeddings"])).all()
+
+
 def test_no_onednn_falls_back(tiny, monkeypatch, caplog):
     monkeypatch.setattr(fused, "available", lambda: False)
     with caplog.at_level(logging.INFO, logger="nlu_lite"):
