@@ -43,7 +43,7 @@ _INT8 = (
     "all-MiniLM-L6-v2 (torch dynamic quantization with per-tensor or per-channel weights, with the "
     "feed-forward block kept in float32, and CTranslate2's int8) gives token vectors whose min cosine to "
     "float32 is below the 0.99 nlu_lite requires (benchmarks/RESULTS.md). dtype='bfloat16' is the fast "
-    "option: 2.9x float32 at cosine 0.9997 on the real MiniLM here (a CPU with AMX and AVX512-BF16)"
+    "option: 2.9-3.3x float32 at cosine 0.9997 on the real MiniLM here (a CPU with AMX and AVX512-BF16)"
 )
 REFUSED_DTYPES = {"int8": _INT8, "qint8": _INT8, "uint8": _INT8}
 

@@ -10,11 +10,11 @@ the model's own (same weights, same order of layer norms and adds; attention is 
 ``scaled_dot_product_attention``); only the GEMM kernels and their rounding differ, by about 1e-6.
 
 Measured on a 2-core AVX-512 Xeon (benchmarks/RESULTS.md, the forward alone against the transformers
-forward on the same batches): 1.29x on small_L2_256 and 1.08-1.09x on MiniLM in float32, level with
-torch.compile's inductor freezing, with no compile step and nothing to cache.  In bfloat16 the
+forward on the same batches, two full runs): 1.16-1.29x on small_L2_256 and 1.08-1.10x on MiniLM in
+float32, level with torch.compile's inductor freezing, with no compile step and nothing to cache.  In bfloat16 the
 weights are packed in bfloat16 for AMX and the hidden states stay bfloat16 between layers: predict
-runs at 2.9x the transformers forward's float32 on the real all-MiniLM-L6-v2, at min token cosine
-0.9997 to float32.
+runs at 2.9-3.3x the transformers forward's float32 on the real all-MiniLM-L6-v2, at min token
+cosine 0.9997 to float32.
 
 It runs where it is sure to give the model's numbers: an x86-64 CPU with oneDNN, a known post-norm
 family (BERT, RoBERTa, XLM-R, CamemBERT, ELECTRA, MPNet with its relative position bias, DistilBERT)
