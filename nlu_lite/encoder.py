@@ -118,7 +118,6 @@ class _Trimmer:
     def __init__(self) -> None:
         self.trim = _malloc_trim()
         self.page = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
-        self.proc = self._resident() is not None
         self.mark: int | None = None
         self.last = 0  # the batch of the last trim
 
@@ -132,12 +131,10 @@ class _Trimmer:
     def __call__(self, n: int) -> None:
         if self.trim is None:
             return
-        if not self.proc:
+        now = self._resident()
+        if now is None:  # no /proc to tell the growth: every TRIM_EVERY batches
             if n % TRIM_EVERY == 0:
                 self.trim(0)
-            return
-        now = self._resident()
-        if now is None:
             return
         if self.mark is None:
             self.mark = now
