@@ -32,13 +32,13 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from nlu_lite.runner import ENCODER_FAMILIES
+
 if TYPE_CHECKING:
     import torch
 
 logger = logging.getLogger("nlu_lite")
 
-BERT_LIKE = {"bert", "roberta", "xlm-roberta", "camembert", "electra"}
-FAMILIES = BERT_LIKE | {"mpnet", "distilbert"}
 # config.hidden_act → the oneDNN post-op that computes it, and its algorithm
 _ACTIVATIONS = {
     "gelu": ("gelu", "none"),
@@ -222,7 +222,7 @@ def unsupported(model: Any, device: torch.device, n_layers: int) -> str | None:
         return f"device {device.type} (the fused engine is for CPUs)"
     if not available():
         return "this torch build has no oneDNN fused linear, or this CPU is not x86-64"
-    if getattr(config, "model_type", None) not in FAMILIES:
+    if getattr(config, "model_type", None) not in ENCODER_FAMILIES:
         return f"model type {getattr(config, 'model_type', None)!r} is not a post-norm encoder it knows"
     if getattr(config, "position_embedding_type", "absolute") not in (None, "absolute"):
         return f"position_embedding_type {config.position_embedding_type!r}"

@@ -443,8 +443,7 @@ def build(
     ``nlu_lite.load`` and workers that unpickle a pipeline both come through here."""
     dev = pick_device(device)
     precision = pick_dtype(dtype, dev)
-    chosen = pick_engine(engine)
-    return Pipeline([load_components(e, device=dev) for e in entries], device=dev, dtype=precision, engine=chosen)
+    return Pipeline([load_components(e, device=dev) for e in entries], device=dev, dtype=precision, engine=engine)
 
 
 def restore(entries: tuple[Entry, ...], device: str, dtype: str, engine: str = "auto") -> Pipeline:

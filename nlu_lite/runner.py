@@ -36,8 +36,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("nlu_lite")
 
-# model types whose hidden_states[i] is exactly the output of layer module i-1 (no final norm)
-_HOOKABLE = {"bert", "roberta", "xlm-roberta", "camembert", "electra", "distilbert", "mpnet"}
+# the post-norm encoder families whose layer layout nlu_lite knows: hidden_states[i] is exactly the
+# output of layer module i-1 (no final norm); the fused engine (nlu_lite.fused) runs the same families
+ENCODER_FAMILIES = frozenset({"bert", "roberta", "xlm-roberta", "camembert", "electra", "distilbert", "mpnet"})
 
 
 class Runner(Protocol):
@@ -95,7 +96,7 @@ def _bert_shaped(layer: Any) -> bool:
 
 def _find_layers(model: Any, n_layers: int) -> tuple[Any, list[Any]] | None:
     """The embeddings module and the list of transformer layers, where the architecture is known."""
-    if getattr(model.config, "model_type", None) not in _HOOKABLE:
+    if getattr(model.config, "model_type", None) not in ENCODER_FAMILIES:
         return None
     embeddings = getattr(model, "embeddings", None)
     for path in ("encoder.layer", "transformer.layer", "encoder.layers", "layer", "layers"):
