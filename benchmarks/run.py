@@ -104,26 +104,11 @@ class Forward:
     """The model alone: pre-tokenized, length-sorted, padded per batch, token budget as predict."""
 
     def __init__(self, model, tokenizer, texts, budget: int) -> None:
-        enc = tokenizer(texts, add_special_tokens=True, truncation=True, max_length=512)
-        ids = sorted(enc["input_ids"], key=len, reverse=True)
-        self.batches = []
-        self.padded = 0
-        i = 0
-        while i < len(ids):
-            width = len(ids[i])
-            take = max(1, min(256, budget // width))
-            chunk = ids[i : i + take]
-            x = torch.zeros((len(chunk), width), dtype=torch.long)
-            m = torch.zeros((len(chunk), width), dtype=torch.long)
-            for r, row in enumerate(chunk):
-                x[r, : len(row)] = torch.tensor(row)
-                m[r, : len(row)] = 1
-            self.batches.append((x, m))
-            self.padded += x.numel()
-            i += take
+        self.batches = engines.batches(tokenizer, texts, budget)  # the engines run these very batches
+        self.padded = sum(x.numel() for x, _ in self.batches)
+        self.positions = sum(int(m.sum()) for _, m in self.batches)
+        self.pieces = self.positions - 2 * len(texts)  # each text's [CLS] and [SEP] are not pieces
         self.model = model
-        self.pieces = sum(len(r) - 2 for r in ids)
-        self.positions = sum(len(r) for r in ids)
 
     def __call__(self) -> None:
         with torch.inference_mode():
@@ -424,7 +409,7 @@ def engine_rows(label, model, model_dir, fwd, t_tok, ceiling, repeats, say) -> l
         f"| {label} | predict token (default) vs the fastest other float32 forward ({best['contender']}) | "
         f"{fwd.pieces / t_tok:,.0f} | | predict/fastest = {fwd.pieces / t_tok / best['rate']:.2f} |"
     )
-    return [{k: v for k, v in r.items()} for r in rows]
+    return rows
 
 
 def bfloat16_rows(label, load, pipe, texts, t_plain, peaks, per_piece, repeats, say) -> dict:
