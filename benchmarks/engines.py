@@ -82,16 +82,22 @@ def min_cosine(ref: list[object], got: list[object], data: list[Batch]) -> float
 
 def gemm_peaks(config, seconds: float = 1.0) -> dict[str, float]:
     """GFLOP/s of oneDNN's packed GEMM on the model's dense shapes (2,048 rows), FLOP-weighted,
-    in float32 and bfloat16, and of plain ``torch.nn.functional.linear`` in float32 for reference."""
+    in float32 and bfloat16 (None where oneDNN has no bf16 kernels for this CPU), and of plain
+    ``torch.nn.functional.linear`` (torch's BLAS) in float32."""
     h, i = config.hidden_size, config.intermediate_size
     shapes = [(h, 3 * h), (h, h), (h, i), (i, h)]  # (in, out): fused QKV, attention output, FFN in, FFN out
     rows = 2048
-    out: dict[str, float] = {}
+    from nlu_lite import fused
+
+    out: dict[str, float | None] = {}
     for label, dtype, packed in (
         ("float32 linear", torch.float32, False),
         ("float32", torch.float32, True),
         ("bfloat16", torch.bfloat16, True),
     ):
+        if dtype == torch.bfloat16 and not fused.packs_bfloat16():  # no oneDNN bf16 kernels on this CPU
+            out[label] = None
+            continue
         flops = seconds_total = 0.0
         for k, n in shapes:
             x, w, b = torch.randn(rows, k, dtype=dtype), torch.randn(n, k, dtype=dtype), torch.randn(n, dtype=dtype)

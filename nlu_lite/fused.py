@@ -28,6 +28,7 @@ is never changed, so saving and sharing it stay as they were.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -47,7 +48,7 @@ _ACTIVATIONS = {
     "relu": ("relu", ""),
 }
 _PLAIN = ("none", "")  # no post-op
-ENGINE = "fused-onednn"
+ENGINES = {True: "fused-onednn", False: "fused-blas"}  # by kernel: oneDNN's packed GEMM, torch's BLAS
 SMALL_ROWS = 16
 
 
@@ -72,47 +73,58 @@ def available() -> bool:
 
 
 class _Linear:
-    """One linear layer (or several side by side, as query, key and value), its weight packed for
-    oneDNN in one dtype, with an optional post-op.  In float32, batches of fewer than SMALL_ROWS rows
-    (a single short sentence) run on the model's own weights with plain ``linear``: oneDNN's packed
-    kernel costs ~25 us a call on a few rows, where plain ``linear`` costs ~14 us (measured here)."""
+    """One linear layer (or several side by side, as query, key and value) with an optional post-op,
+    on one of two kernels:
 
-    def __init__(self, modules: list[Any], dtype: torch.dtype, post: tuple[str, str]):
+    - oneDNN's packed GEMM (``packed``): the weight reordered once for oneDNN in the compute dtype,
+      the post-op and residual add fused into the multiplication.  Batches of fewer than SMALL_ROWS
+      rows (a single short sentence) still run plain ``linear`` in float32: oneDNN's packed call
+      costs ~25 us on a few rows, plain ``linear`` ~14 us (measured on a Xeon).
+    - torch's BLAS (plain ``linear`` on the model's own float32 weights; several modules' weights
+      joined once, so query, key and value stay one multiplication), the post-op and add after it.
+    """
+
+    def __init__(self, modules: list[Any], dtype: torch.dtype, post: tuple[str, str], packed: bool):
         import torch
 
-        weight = torch.cat([m.weight.detach() for m in modules], dim=0)
-        bias = torch.cat([m.bias.detach() for m in modules], dim=0) if modules[0].bias is not None else None
-        self.weight = torch.ops.mkldnn._reorder_linear_weight(weight.to(dtype).contiguous(), None)
-        self.bias = None if bias is None else bias.to(dtype).contiguous()
+        joined = len(modules) > 1
+        weight = torch.cat([m.weight.detach() for m in modules], dim=0) if joined else modules[0].weight.detach()
+        bias = modules[0].bias
+        if bias is not None:
+            bias = torch.cat([m.bias.detach() for m in modules], dim=0) if joined else bias.detach()
         self.post, self.algorithm = post
-        # the model's own parameters (no copy), for small float32 batches
-        own = all(m.weight.dtype == torch.float32 for m in modules)
-        self.plain = [(m.weight, m.bias) for m in modules] if dtype == torch.float32 and own else None
+        # float32: the model's own parameters (a joined copy for several modules) for plain ``linear``
+        self.weight = weight.contiguous() if dtype == torch.float32 else None
+        self.bias = bias
+        self.packed = torch.ops.mkldnn._reorder_linear_weight(weight.to(dtype).contiguous(), None) if packed else None
+        self.packed_bias = None if bias is None or not packed else bias.to(dtype).contiguous()
 
-    def _small(self, x: torch.Tensor) -> torch.Tensor:
+    def _plain(self, x: torch.Tensor) -> bool:
+        return self.packed is None or (self.weight is not None and x.shape[0] < SMALL_ROWS)
+
+    def _blas(self, x: torch.Tensor) -> torch.Tensor:
         import torch
 
-        assert self.plain is not None
-        parts = [torch.nn.functional.linear(x, w, b) for w, b in self.plain]
-        return parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
+        assert self.weight is not None  # float32 (bfloat16 always packs)
+        return torch.nn.functional.linear(x, self.weight, self.bias)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         import torch
 
-        if self.plain is not None and x.shape[0] < SMALL_ROWS:
-            y = self._small(x)
+        if self._plain(x):
+            y = self._blas(x)
             if self.post == "gelu":
                 return torch.nn.functional.gelu(y, approximate="tanh" if self.algorithm == "tanh" else "none")
-            return torch.relu(y) if self.post == "relu" else y
-        return torch.ops.mkldnn._linear_pointwise(x, self.weight, self.bias, self.post, [], self.algorithm)
+            return y.relu_() if self.post == "relu" else y
+        return torch.ops.mkldnn._linear_pointwise(x, self.packed, self.packed_bias, self.post, [], self.algorithm)
 
     def plus(self, x: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
-        """``x @ W.T + b + residual`` in one pass (the residual add fused into the GEMM)."""
+        """``x @ W.T + b + residual`` (on oneDNN, the residual add fused into the GEMM)."""
         import torch
 
-        if self.plain is not None and x.shape[0] < SMALL_ROWS:
-            return self._small(x).add_(residual)
-        return torch.ops.mkldnn._linear_pointwise.binary(x, residual, self.weight, self.bias, "add")
+        if self._plain(x):
+            return self._blas(x).add_(residual)
+        return torch.ops.mkldnn._linear_pointwise.binary(x, residual, self.packed, self.packed_bias, "add")
 
 
 @dataclass
@@ -127,8 +139,8 @@ class _Norm:
         return torch.nn.functional.layer_norm(x, self.weight.shape, self.weight, self.bias, self.eps)
 
 
-def _linear(module: Any, dtype: torch.dtype, post: tuple[str, str] = _PLAIN) -> _Linear:
-    return _Linear([module], dtype, post)
+def _linear(module: Any, dtype: torch.dtype, packed: bool, post: tuple[str, str] = _PLAIN) -> _Linear:
+    return _Linear([module], dtype, post, packed)
 
 
 def _norm(module: Any, dtype: torch.dtype) -> _Norm:
@@ -189,15 +201,15 @@ class _Layer:
     """One post-norm encoder layer: fused QKV, attention, projection + residual, norm, feed-forward
     with its activation fused, projection + residual, norm."""
 
-    def __init__(self, parts: _Parts, dtype: torch.dtype, activation: tuple[str, str]) -> None:
+    def __init__(self, parts: _Parts, dtype: torch.dtype, activation: tuple[str, str], packed: bool) -> None:
         self.heads = parts.heads
         self.head_size = parts.head_size
         self.scaling = self.head_size**-0.5
-        self.qkv = _Linear([parts.query, parts.key, parts.value], dtype, _PLAIN)
-        self.attention_out = _linear(parts.attention_out, dtype)
+        self.qkv = _Linear([parts.query, parts.key, parts.value], dtype, _PLAIN, packed)
+        self.attention_out = _linear(parts.attention_out, dtype, packed)
         self.attention_norm = _norm(parts.attention_norm, dtype)
-        self.intermediate = _linear(parts.intermediate, dtype, activation)
-        self.out = _linear(parts.out, dtype)
+        self.intermediate = _linear(parts.intermediate, dtype, packed, activation)
+        self.out = _linear(parts.out, dtype, packed)
         self.out_norm = _norm(parts.out_norm, dtype)
 
     def attend(self, hidden: torch.Tensor, shape: tuple[int, int], mask: torch.Tensor | None) -> torch.Tensor:
@@ -215,13 +227,43 @@ class _Layer:
         return self.out_norm(self.out.plus(self.intermediate(attended), attended))
 
 
-def unsupported(model: Any, device: torch.device, n_layers: int) -> str | None:
-    """Why the fused engine cannot run this model here, or None when it can."""
+def packs_float32() -> bool:
+    """Does float32 run on oneDNN's packed GEMM here (else on torch's BLAS, plain ``linear``)?
+    On CPUs with AVX-512: there the packed GEMM with its fused post-ops made the forward 1.08-1.29x
+    the transformers forward (a Xeon with AVX-512 and AMX).  On AVX2-only CPUs (an AMD EPYC) the
+    same packed calls ran 10-35 % slower than torch's BLAS on the same shapes and the forward 0.85x
+    the transformers forward, while the fused walk on BLAS was level with it or ahead
+    (benchmarks/RESULTS.md)."""
+    import torch
+
+    capability = getattr(getattr(torch.backends, "cpu", None), "get_cpu_capability", None)
+    return capability is not None and str(capability()).upper().startswith("AVX512")
+
+
+@functools.lru_cache(maxsize=1)
+def packs_bfloat16() -> bool:
+    """Has oneDNN bfloat16 GEMM kernels for this CPU (AVX512-BF16/AMX, or AVX-NE-CONVERT)?  Asked
+    of oneDNN itself: packing a bfloat16 weight fails where it has none."""
+    import torch
+
+    try:
+        torch.ops.mkldnn._reorder_linear_weight(torch.zeros(16, 16, dtype=torch.bfloat16), None)
+    except RuntimeError:
+        return False
+    return True
+
+
+def unsupported(model: Any, device: torch.device, n_layers: int, dtype: torch.dtype | None = None) -> str | None:
+    """Why the fused engine cannot run this model here (in ``dtype``; None: float32), or None when it can."""
+    import torch
+
     config = model.config
     if device.type != "cpu":
         return f"device {device.type} (the fused engine is for CPUs)"
     if not available():
         return "this torch build has no oneDNN fused linear, or this CPU is not x86-64"
+    if dtype not in (None, torch.float32) and (dtype != torch.bfloat16 or not packs_bfloat16()):
+        return f"this CPU has no oneDNN {str(dtype).replace('torch.', '')} kernels (AVX512-BF16, AMX or AVX-NE-CONVERT)"
     if getattr(config, "model_type", None) not in ENCODER_FAMILIES:
         return f"model type {getattr(config, 'model_type', None)!r} is not a post-norm encoder it knows"
     if getattr(config, "position_embedding_type", "absolute") not in (None, "absolute"):
@@ -239,24 +281,56 @@ def unsupported(model: Any, device: torch.device, n_layers: int) -> str | None:
     return None
 
 
+def _embedding_tables(embeddings: Any) -> tuple[Any, Any, Any, _Norm] | None:
+    """For BERT's and ELECTRA's embeddings, what their forward adds to each word's vector, read once:
+    the token type row and the position row of every position (from the module's own buffers, as
+    its forward reads them when given input ids only), and its layer norm.  None for other layouts
+    (RoBERTa's padding-aware positions, MPNet's, DistilBERT's), which run the module itself."""
+    import torch
+
+    if type(embeddings).__name__ not in ("BertEmbeddings", "ElectraEmbeddings"):
+        return None
+    try:
+        positions = embeddings.position_ids[0]
+        types = getattr(embeddings, "token_type_ids", None)
+        kinds = types[0][positions] if types is not None else torch.zeros_like(positions)
+        return (
+            embeddings.word_embeddings.weight.detach(),
+            embeddings.token_type_embeddings.weight.detach()[kinds],
+            embeddings.position_embeddings.weight.detach()[positions],
+            _norm(embeddings.LayerNorm, torch.float32),
+        )
+    except (AttributeError, IndexError, TypeError):  # a layout other than the one read here
+        return None
+
+
 class FusedRunner:
     """A runner (see :mod:`nlu_lite.runner`) that walks a post-norm encoder's layers itself."""
 
-    engine = ENGINE
     can_stop_early = True
 
-    def __init__(self, model: Any, dtype: torch.dtype | None, n_layers: int) -> None:
+    def __init__(self, model: Any, dtype: torch.dtype | None, n_layers: int, packed: bool | None = None) -> None:
+        """``packed``: oneDNN's packed GEMM (True) or torch's BLAS (False, float32 only); None: the
+        kernel measured fastest on this CPU (:func:`packs_float32`; bfloat16 always packs)."""
         import torch
 
         self.model = model
         self.n_layers = n_layers
         self.has_pooler = bool(getattr(model, "_nlu_lite_pooler_trained", False))
         self.dtype = dtype if dtype is not None else torch.float32
+        if packed is None:
+            packed = self.dtype != torch.float32 or packs_float32()
+        if not packed and self.dtype != torch.float32:
+            raise ValueError(f"torch's BLAS kernels are float32 here, not {self.dtype}")
+        self.engine = ENGINES[packed]
         activation = _ACTIVATIONS[_activation(model.config)]
         family = model.config.model_type
         with torch.no_grad():
-            self.layers = [_Layer(_parts(family, layer), self.dtype, activation) for layer in _layer_list(model)]
+            self.layers = [
+                _Layer(_parts(family, layer), self.dtype, activation, packed) for layer in _layer_list(model)
+            ]
         self.project = getattr(model, "embeddings_project", None)  # ELECTRA's embedding → hidden size
+        self.tables = _embedding_tables(model.embeddings)
         # MPNet adds a relative position bias, one per head, to the attention scores
         self.position_bias = model.encoder.compute_position_bias if family == "mpnet" else None
         self.last_layer: Any = _layer_list(model)[-1]  # None: no selected-positions forward
@@ -266,7 +340,15 @@ class FusedRunner:
         return self.last_layer is not None
 
     def _embed(self, input_ids: torch.Tensor) -> torch.Tensor:
-        hidden = self.model.embeddings(input_ids=input_ids)
+        import torch
+
+        if self.tables is not None:  # BERT's and ELECTRA's sum, in their order, without the module's steps
+            words, types, positions, norm = self.tables
+            length = input_ids.shape[1]
+            summed = torch.nn.functional.embedding(input_ids, words).add_(types[:length]).add_(positions[:length])
+            hidden = norm(summed)
+        else:
+            hidden = self.model.embeddings(input_ids=input_ids)
         if self.project is not None:
             hidden = self.project(hidden)
         return hidden.reshape(-1, hidden.shape[-1]).to(self.dtype)
@@ -369,13 +451,14 @@ def build(model: Any, device: torch.device, dtype: torch.dtype | None, n_layers:
     the model's numbers: the caller then runs the transformers forward."""
     import torch
 
-    reason = unsupported(model, device, n_layers)
+    reason = unsupported(model, device, n_layers, dtype)
     if reason is None:
         try:
-            checked = FusedRunner(model, None, n_layers)
+            float32 = dtype is None or dtype == torch.float32
+            checked = FusedRunner(model, None, n_layers, None if float32 else True)
             if not _agrees(checked, model):
                 reason = "its states differ from the transformers forward on a test batch"
-            elif dtype is None or dtype == torch.float32:
+            elif float32:
                 return checked
             else:
                 return FusedRunner(model, dtype, n_layers)

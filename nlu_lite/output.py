@@ -66,10 +66,8 @@ def assemble(
     """Build the output DataFrame (and, for ``numpy``, the matrix) in one go."""
     import pandas as pd
 
-    # the default string dtype of this pandas (pyarrow-backed "str" in pandas 3), also when empty
-    text_dtype = pd.Series(["x"]).dtype
     try:
-        text_values: Any = pd.array(texts, dtype=text_dtype)
+        text_values: Any = pd.array(texts, dtype=_text_dtype())
     except UnicodeEncodeError:  # lone surrogates: Arrow strings cannot hold them, Python objects can
         text_values = pd.Series(texts, dtype=object, index=index, copy=False)
     columns: dict[str, Any] = {level: text_values}
@@ -102,6 +100,14 @@ def assemble(
         matrix = np.hstack([_with_nan(block, has) for block, has in vectors.values()]).astype(np.float32, copy=False)
         return frame, matrix
     return frame
+
+
+@functools.lru_cache(maxsize=1)
+def _text_dtype() -> Any:
+    """The default string dtype of this pandas (pyarrow-backed "str" in pandas 3), also for no rows."""
+    import pandas as pd
+
+    return pd.Series(["x"]).dtype
 
 
 def free_names(names: Iterable[Hashable], taken: set[Hashable]) -> list[Hashable]:

@@ -18,6 +18,9 @@ from nlu_lite.errors import InvalidOptionError
 
 pytestmark = pytest.mark.skipif(not fused.available(), reason="this torch build has no oneDNN fused linear")
 
+# the fused engine's name on this CPU: oneDNN's packed GEMM where it measured fastest, else torch's BLAS
+FUSED = fused.ENGINES[fused.packs_float32()]
+
 TEXTS = [
     "I love NLP",
     None,
@@ -44,15 +47,39 @@ OPTIONS = [
 
 
 def test_bert_shaped_models_run_fused_on_cpu(tiny, tiny_torch):
-    assert tiny.encoders[0].engine == "fused-onednn"
+    assert tiny.encoders[0].engine == FUSED
     assert tiny_torch.encoders[0].engine == "torch"
-    assert tiny.components[0]["engine"] == "fused-onednn"
-    assert tiny.predict("I love NLP").attrs["engines"] == ["fused-onednn"]
+    assert tiny.components[0]["engine"] == FUSED
+    assert tiny.predict("I love NLP").attrs["engines"] == [FUSED]
 
 
+@pytest.mark.parametrize("packs", [True, False])
+def test_the_float32_kernel_follows_the_cpu(tiny, monkeypatch, packs):
+    """oneDNN's packed GEMM where the CPU has AVX-512, torch's BLAS elsewhere (each measured
+    fastest there); bfloat16 always packs."""
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX512" if packs else "AVX2")
+    assert fused.packs_float32() is packs
+    pipe = nlu_lite.Pipeline([tiny.encoders[0].components])
+    assert pipe.encoders[0].engine == fused.ENGINES[packs]
+    assert (pipe.encoders[0].runner.layers[0].qkv.packed is not None) is packs
+
+
+@pytest.fixture(scope="module")
+def kernels(tiny):
+    """The tiny model on each float32 kernel, whatever this CPU would choose."""
+    pipes = {}
+    for packs in (True, False):
+        pipe = nlu_lite.Pipeline([tiny.encoders[0].components], engine="torch")
+        runner = fused.FusedRunner(pipe.encoders[0].model, None, pipe.encoders[0].n_layers, packs)
+        pipe.encoders[0].runner, pipe.encoders[0].engine = runner, runner.engine
+        pipes[packs] = pipe
+    return pipes
+
+
+@pytest.mark.parametrize("packs", [True, False], ids=["onednn", "blas"])
 @pytest.mark.parametrize("options", OPTIONS)
-def test_fused_gives_the_transformers_vectors_at_every_level(tiny, tiny_torch, options):
-    fast, a = tiny.predict(TEXTS, positions=True, embedding_format="numpy", **options)
+def test_fused_gives_the_transformers_vectors_at_every_level(kernels, tiny_torch, options, packs):
+    fast, a = kernels[packs].predict(TEXTS, positions=True, embedding_format="numpy", **options)
     plain, b = tiny_torch.predict(TEXTS, positions=True, embedding_format="numpy", **options)
     assert fast.equals(plain)
     assert np.array_equal(np.isnan(a), np.isnan(b))
@@ -66,7 +93,7 @@ def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def test_fused_real_minilm_matches_the_model_itself(minilm):
     """The packaged all-MiniLM-L6-v2 (real weights): every token vector against the transformers
     model run directly, min cosine >= 0.99999 (the issue's bar), and every sentence vector."""
-    assert minilm.encoders[0].engine == "fused-onednn"
+    assert minilm.encoders[0].engine == FUSED
     texts = ["I love NLP", "The quick brown fox jumps over the lazy dog.", "Zürich's cafés open at 7 a.m."]
     model, tokenizer = minilm.encoders[0].model, minilm.encoders[0].components.tokenizer
     _, got = minilm.predict(texts, output_level="sub_token", embedding_format="numpy")
@@ -82,6 +109,7 @@ def test_fused_real_minilm_matches_the_model_itself(minilm):
     np.testing.assert_allclose(got, expected, atol=1e-4)
 
 
+@pytest.mark.skipif(not fused.packs_bfloat16(), reason="this CPU has no oneDNN bfloat16 kernels")
 def test_bfloat16_on_the_fused_engine_keeps_cosine_0999(minilm_dir_pipe_bf16, minilm):
     texts = ["I love NLP", "The quick brown fox jumps over the lazy dog.", "Zürich's cafés open at 7 a.m."] * 3
     assert minilm_dir_pipe_bf16.encoders[0].engine == "fused-onednn"
@@ -90,6 +118,27 @@ def test_bfloat16_on_the_fused_engine_keeps_cosine_0999(minilm_dir_pipe_bf16, mi
     assert bf16.dtype == np.float32
     assert _cosines(fp32, bf16).min() >= 0.999
     assert not np.array_equal(fp32, bf16)  # it did run in bfloat16
+
+
+def test_bfloat16_without_kernels_for_it_runs_the_transformers_forward(tiny, monkeypatch, caplog):
+    """A CPU where oneDNN has no bfloat16 GEMM (AVX2 only) runs bfloat16 on the transformers
+    forward under autocast, and the log says why, instead of failing while packing."""
+    monkeypatch.setattr(fused, "packs_bfloat16", lambda: False)
+    with caplog.at_level(logging.INFO, logger="nlu_lite"):
+        pipe = nlu_lite.Pipeline([tiny.encoders[0].components], dtype="bfloat16")
+    assert pipe.encoders[0].engine == "torch"
+    assert "no oneDNN bfloat16 kernels" in caplog.text
+    _, got = pipe.predict("I love NLP", embedding_format="numpy")
+    assert got.dtype == np.float32 and np.isfinite(got).all()
+
+
+def test_packs_bfloat16_asks_onednn_itself():
+    try:
+        torch.ops.mkldnn._reorder_linear_weight(torch.zeros(16, 16, dtype=torch.bfloat16), None)
+        expected = True
+    except RuntimeError:
+        expected = False
+    assert fused.packs_bfloat16() is expected
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +169,7 @@ def test_engine_torch_by_argument_and_environment(tiny, monkeypatch):
     monkeypatch.setenv("NLU_LITE_ENGINE", "torch")
     assert nlu_lite.Pipeline([components]).encoders[0].engine == "torch"
     monkeypatch.setenv("NLU_LITE_ENGINE", "auto")
-    assert nlu_lite.Pipeline([components]).encoders[0].engine == "fused-onednn"
+    assert nlu_lite.Pipeline([components]).encoders[0].engine == FUSED
     with pytest.raises(InvalidOptionError, match="engine"):
         nlu_lite.Pipeline([components], engine="onnx")
     monkeypatch.setenv("NLU_LITE_ENGINE", "fast")
@@ -143,16 +192,16 @@ def _random(model_type: str, **extra):
 @pytest.mark.parametrize(
     ("model_type", "extra", "engine"),
     [
-        ("bert", {}, "fused-onednn"),
-        ("roberta", {}, "fused-onednn"),
-        ("xlm-roberta", {}, "fused-onednn"),
-        ("camembert", {}, "fused-onednn"),
-        ("electra", {"embedding_size": 16}, "fused-onednn"),  # with its embedding projection
-        ("bert", {"hidden_act": "gelu_new"}, "fused-onednn"),
-        ("bert", {"hidden_act": "relu"}, "fused-onednn"),
+        ("bert", {}, FUSED),
+        ("roberta", {}, FUSED),
+        ("xlm-roberta", {}, FUSED),
+        ("camembert", {}, FUSED),
+        ("electra", {"embedding_size": 16}, FUSED),  # with its embedding projection
+        ("bert", {"hidden_act": "gelu_new"}, FUSED),
+        ("bert", {"hidden_act": "relu"}, FUSED),
         ("bert", {"hidden_act": "silu"}, "torch"),
-        ("distilbert", {}, "fused-onednn"),
-        ("mpnet", {}, "fused-onednn"),  # with its relative position bias
+        ("distilbert", {}, FUSED),
+        ("mpnet", {}, FUSED),  # with its relative position bias
         ("mpnet", {"hidden_act": "silu"}, "torch"),
         ("deberta-v2", {}, "torch"),
     ],
@@ -252,10 +301,10 @@ def test_concurrent_predicts_agree(tiny):
         np.testing.assert_allclose(got, expected, atol=1e-6)
 
 
-def test_small_batches_on_plain_linear_agree_with_the_packed_kernel(tiny):
-    """A batch under SMALL_ROWS rows runs plain ``linear`` on the model's weights; the same
-    sentence inside a bigger batch runs the packed kernel: the same states either way."""
-    runner = tiny.encoders[0].runner
+def test_small_batches_on_plain_linear_agree_with_the_packed_kernel(kernels):
+    """On oneDNN's kernel, a batch under SMALL_ROWS rows runs plain ``linear`` on the model's
+    weights; the same sentence inside a bigger batch runs the packed kernel: the same states."""
+    runner = kernels[True].encoders[0].runner
     ids = torch.tensor([[101, 1045, 2293, 17953, 2361, 102]])
     big = ids.repeat(4, 1)  # 24 rows: the packed kernel
     assert ids.numel() < fused.SMALL_ROWS <= big.numel()
@@ -274,3 +323,19 @@ def test_int8_is_refused_with_the_reason_and_the_fast_option(dtype):
     with pytest.raises(InvalidOptionError, match=r"below the 0\.99") as info:
         nlu_lite.load(dtype=dtype)
     assert "bfloat16" in str(info.value) and "RESULTS.md" in str(info.value)
+
+
+@pytest.mark.parametrize(("model_type", "tables"), [("bert", True), ("electra", True), ("roberta", False)])
+def test_embeddings_read_as_tables_equal_the_module(model_type, tables):
+    """BERT's and ELECTRA's embeddings are summed from tables read once (word, token type and
+    position rows, in the module's order): the very numbers of the module's own forward."""
+    model = _random(model_type, **({"embedding_size": 16} if model_type == "electra" else {}))
+    runner = fused.FusedRunner(model, None, 2)
+    assert (runner.tables is not None) is tables
+    ids = torch.randint(1, 30522, (3, 11), generator=torch.Generator().manual_seed(1))
+    with torch.inference_mode():
+        expected = model.embeddings(input_ids=ids)
+        if runner.project is not None:
+            expected = runner.project(expected)
+        got = runner._embed(ids).view(3, 11, -1)
+    assert torch.equal(got, expected)
