@@ -110,16 +110,21 @@ def test_reliability_keyboard_interrupt_leaves_pipeline_usable(tiny, tiny_torch,
         if calls["n"] == 3:
             raise KeyboardInterrupt
 
-    handle = pipe.encoders[0].model.embeddings.register_forward_hook(interrupt)  # runs on every path
+    runner = pipe.encoders[0].runner
+    if runner.engine == "torch":  # inside the transformers forward (its hooks' state must not stay behind)
+        undo = pipe.encoders[0].model.embeddings.register_forward_hook(interrupt).remove
+    else:  # the fused engine sums the embeddings itself: inside its walk
+        embed = runner._embed
+        runner._embed = lambda ids: interrupt() or embed(ids)
+        undo = lambda: delattr(runner, "_embed")  # noqa: E731
     try:
         with pytest.raises(KeyboardInterrupt):
             pipe.predict(texts, batch_size=4, progress=True)
     finally:
-        handle.remove()
+        undo()
     after = pipe.predict(texts, batch_size=4)
     np.testing.assert_array_equal(np.stack(after[COL]), np.stack(before[COL]))
     assert calls["n"] == 3
-    runner = pipe.encoders[0].runner
     if runner.engine == "torch":  # the early-stopping and selected-positions state was not left behind
         assert getattr(runner._local, "capture", None) is None
         assert getattr(runner._local, "select", None) is None
