@@ -1,29 +1,38 @@
-"""The fused CPU engine: post-norm encoders run on pre-packed oneDNN matrix multiplications.
+"""The fused CPU engine: post-norm encoders walked layer by layer on the GEMM fastest for the CPU.
 
 On a CPU, torch's plain ``nn.Linear`` multiplies by a weight laid out for autograd, copies the bias
 into every output first, and runs each activation and residual add as its own pass over memory.
-This runner packs every weight once, at load, into the blocked layout oneDNN multiplies fastest
-(``torch.ops.mkldnn._reorder_linear_weight``), fuses query, key and value into one multiplication,
-the GELU into the feed-forward multiplication and each residual add into the projection before its
-layer norm (``torch.ops.mkldnn._linear_pointwise``), and walks the layers itself.  The arithmetic is
-the model's own (same weights, same order of layer norms and adds; attention is torch's
-``scaled_dot_product_attention``); only the GEMM kernels and their rounding differ, by about 1e-6.
+This runner walks the layers itself: query, key and value are one multiplication, BERT's and
+ELECTRA's embeddings are summed from tables read once, and the dense layers run on one of two
+kernels, chosen by the CPU (:func:`packs_float32`), each where it measured fastest:
 
-Measured on a 2-core AVX-512 Xeon (benchmarks/RESULTS.md, the forward alone against the transformers
-forward on the same batches, two full runs): 1.16-1.29x on small_L2_256 and 1.08-1.10x on MiniLM in
-float32, level with torch.compile's inductor freezing, with no compile step and nothing to cache.  In bfloat16 the
-weights are packed in bfloat16 for AMX and the hidden states stay bfloat16 between layers: predict
-runs at 2.9-3.3x the transformers forward's float32 on the real all-MiniLM-L6-v2, at min token
-cosine 0.9997 to float32.
+- ``fused-onednn`` (CPUs with AVX-512): every weight packed once, at load, into the blocked layout
+  oneDNN multiplies fastest (``torch.ops.mkldnn._reorder_linear_weight``), the GELU fused into the
+  feed-forward multiplication and each residual add into the projection before its layer norm
+  (``torch.ops.mkldnn._linear_pointwise``).  On a 2-core AVX-512 Xeon (benchmarks/RESULTS.md, the
+  forward alone against the transformers forward on the same batches, two full runs): 1.16-1.29x on
+  small_L2_256 and 1.08-1.10x on MiniLM in float32, level with torch.compile's inductor freezing,
+  with no compile step and nothing to cache.  In bfloat16 the weights are packed in bfloat16 for AMX
+  and the hidden states stay bfloat16 between layers: predict runs at 2.9-3.3x the transformers
+  forward's float32 on the real all-MiniLM-L6-v2, at min token cosine 0.9997 to float32.
+- ``fused-blas`` (AVX2-only CPUs): plain ``linear`` (torch's BLAS) on the model's own weights.  On
+  a 2-core AMD EPYC (AVX2) oneDNN's packed calls ran 10-35 % slower than BLAS on the model's shapes
+  and the oneDNN walk 0.85x the transformers forward; the BLAS walk is level with it or ahead.
+
+The arithmetic is the model's own (same weights, same order of layer norms and adds; attention is
+torch's ``scaled_dot_product_attention``); only the GEMM kernels and their rounding differ, by
+about 1e-6.
 
 It runs where it is sure to give the model's numbers: an x86-64 CPU with oneDNN, a known post-norm
 family (BERT, RoBERTa, XLM-R, CamemBERT, ELECTRA, MPNet with its relative position bias, DistilBERT)
-with absolute positions and an activation oneDNN fuses,
-and a check at load on a small padded batch against the transformers forward.  Anything else uses
+with absolute positions and an activation oneDNN fuses, bfloat16 only where oneDNN has bfloat16
+kernels for the CPU (:func:`packs_bfloat16`), and a check at load on a small padded batch against
+the transformers forward.  Anything else uses
 :class:`~nlu_lite.runner.TorchRunner`; :func:`build` logs why, and the pipeline's ``engines`` (also
-in ``pipe.components`` and ``df.attrs['engines']``) say which runner each model got.  The packed weights are a
-second copy of the linear weights (float32: the same size again; bfloat16: half); the model itself
-is never changed, so saving and sharing it stay as they were.
+in ``pipe.components`` and ``df.attrs['engines']``) say which runner each model got.  oneDNN's packed
+weights are a second copy of the linear weights (float32: the same size again; bfloat16: half); the
+BLAS kernel copies only the joined query/key/value weights.  The model itself is never changed, so
+saving and sharing it stay as they were.
 """
 
 from __future__ import annotations
