@@ -68,8 +68,8 @@ def pick_dtype(dtype: str, device: str) -> str:
         if not native or (check is not None and not check()):
             warnings.warn(
                 "This CPU has no native bfloat16 support (AVX512-BF16 or AMX): dtype='bfloat16' is emulated "
-                "here and runs several times slower than float32 (6-8x on an AVX2 CPU, benchmarks/RESULTS-amd-avx2.md); "
-                "the default float32 is the fast choice on this CPU.",
+                "here and runs several times slower than float32 (6-8x on an AVX2 CPU, "
+                "benchmarks/RESULTS-amd-avx2.md); the default float32 is the fast choice on this CPU.",
                 UserWarning,
                 stacklevel=3,
             )
