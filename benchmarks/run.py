@@ -421,7 +421,8 @@ def bfloat16_rows(label, load, pipe, texts, t_plain, peaks, per_piece, repeats, 
     from nlu_lite import fused
 
     out: dict = {}
-    a = np.stack(pipe.predict(texts[:200], progress=False).iloc[:, -1])
+    sample = texts[:200]  # the cosine's texts, whatever share of the corpus is timed
+    a = np.stack(pipe.predict(sample, progress=False).iloc[:, -1])
     plain_rate = len(pipe.encoders[0].tokenize(texts).ids) / t_plain  # float32, engine='torch'
     if not fused.packs_bfloat16():  # emulated, several times slower than float32: a tenth of the corpus tells
         texts = texts[: max(1, len(texts) // 10)]
@@ -441,7 +442,7 @@ def bfloat16_rows(label, load, pipe, texts, t_plain, peaks, per_piece, repeats, 
             return out
         low.predict(texts[:32], progress=False)
         t_bf = best_of(lambda low=low: low.predict(texts, output_level="token", progress=False), repeats)
-        cos = cosine(a, np.stack(low.predict(texts[:200], progress=False).iloc[:, -1]))
+        cos = cosine(a, np.stack(low.predict(sample, progress=False).iloc[:, -1]))
         out[key], out[key + "_cos_min"] = pieces / t_bf, cos
         what = "predict token, bfloat16" + ("" if engine is None else ", engine='torch' (autocast)")
         say(
