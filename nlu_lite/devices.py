@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from nlu_lite.errors import InvalidOptionError
 
 
@@ -48,6 +50,20 @@ _INT8 = (
 REFUSED_DTYPES = {"int8": _INT8, "qint8": _INT8, "uint8": _INT8}
 
 
+@functools.lru_cache(maxsize=1)
+def packs_bfloat16() -> bool:
+    """Has oneDNN bfloat16 GEMM kernels for this CPU (AVX512-BF16/AMX, or AVX-NE-CONVERT)?  Asked of
+    oneDNN itself, once: packing a bfloat16 weight fails where it has none (or torch has no oneDNN).
+    Both the fused engine and the load-time warning go by it."""
+    import torch
+
+    try:
+        torch.ops.mkldnn._reorder_linear_weight(torch.zeros(16, 16, dtype=torch.bfloat16), None)
+    except (RuntimeError, AttributeError):
+        return False
+    return True
+
+
 def pick_dtype(dtype: str, device: str) -> str:
     import warnings
 
@@ -60,17 +76,12 @@ def pick_dtype(dtype: str, device: str) -> str:
     kind = torch.device(device).type
     if dtype == "float16" and kind == "cpu":
         raise InvalidOptionError("dtype", dtype, "'float32' or 'bfloat16' on a CPU ('float16' is for GPUs)")
-    if dtype == "bfloat16" and kind == "cpu":
-        native = getattr(torch.backends, "mkldnn", None) is not None and torch.backends.mkldnn.is_available()
-        check = getattr(torch.cpu, "_is_avx512_bf16_supported", None) or getattr(
-            torch.cpu, "_is_amx_tile_supported", None
+    if dtype == "bfloat16" and kind == "cpu" and not packs_bfloat16():
+        warnings.warn(
+            "This CPU has no bfloat16 kernels (AVX512-BF16, AMX or AVX-NE-CONVERT): dtype='bfloat16' is emulated "
+            "here and runs several times slower than float32 (6-8x on an AVX2 CPU, "
+            "benchmarks/RESULTS-amd-avx2.md); the default float32 is the fast choice on this CPU.",
+            UserWarning,
+            stacklevel=3,
         )
-        if not native or (check is not None and not check()):
-            warnings.warn(
-                "This CPU has no native bfloat16 support (AVX512-BF16 or AMX): dtype='bfloat16' is emulated "
-                "here and runs several times slower than float32 (6-8x on an AVX2 CPU, "
-                "benchmarks/RESULTS-amd-avx2.md); the default float32 is the fast choice on this CPU.",
-                UserWarning,
-                stacklevel=3,
-            )
     return dtype

@@ -37,11 +37,11 @@ saving and sharing it stay as they were.
 
 from __future__ import annotations
 
-import functools
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from nlu_lite.devices import packs_bfloat16
 from nlu_lite.runner import ENCODER_FAMILIES
 
 if TYPE_CHECKING:
@@ -247,19 +247,6 @@ def packs_float32() -> bool:
 
     capability = getattr(getattr(torch.backends, "cpu", None), "get_cpu_capability", None)
     return capability is not None and str(capability()).upper().startswith("AVX512")
-
-
-@functools.lru_cache(maxsize=1)
-def packs_bfloat16() -> bool:
-    """Has oneDNN bfloat16 GEMM kernels for this CPU (AVX512-BF16/AMX, or AVX-NE-CONVERT)?  Asked
-    of oneDNN itself: packing a bfloat16 weight fails where it has none."""
-    import torch
-
-    try:
-        torch.ops.mkldnn._reorder_linear_weight(torch.zeros(16, 16, dtype=torch.bfloat16), None)
-    except RuntimeError:
-        return False
-    return True
 
 
 def unsupported(model: Any, device: torch.device, n_layers: int, dtype: torch.dtype | None = None) -> str | None:

@@ -69,10 +69,10 @@ def kernels(tiny):
     """The tiny model on each float32 kernel, whatever this CPU would choose."""
     pipes = {}
     for packs in (True, False):
-        pipe = nlu_lite.Pipeline([tiny.encoders[0].components], engine="torch")
-        runner = fused.FusedRunner(pipe.encoders[0].model, None, pipe.encoders[0].n_layers, packs)
-        pipe.encoders[0].runner, pipe.encoders[0].engine = runner, runner.engine
-        pipes[packs] = pipe
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(fused, "packs_float32", lambda packs=packs: packs)
+            pipes[packs] = nlu_lite.Pipeline([tiny.encoders[0].components])
+        assert pipes[packs].encoders[0].engine == fused.ENGINES[packs]
     return pipes
 
 
@@ -132,13 +132,28 @@ def test_bfloat16_without_kernels_for_it_runs_the_transformers_forward(tiny, mon
     assert got.dtype == np.float32 and np.isfinite(got).all()
 
 
-def test_packs_bfloat16_asks_onednn_itself():
-    try:
-        torch.ops.mkldnn._reorder_linear_weight(torch.zeros(16, 16, dtype=torch.bfloat16), None)
-        expected = True
-    except RuntimeError:
-        expected = False
-    assert fused.packs_bfloat16() is expected
+def test_packs_bfloat16_says_whether_the_engine_can_pack_bfloat16(tiny):
+    """Where the probe says yes, a bfloat16 runner packs; where it says no, packing is the very
+    failure the check keeps from the user."""
+    model, n_layers = tiny.encoders[0].model, tiny.encoders[0].n_layers
+    if fused.packs_bfloat16():
+        assert fused.FusedRunner(model, torch.bfloat16, n_layers).engine == "fused-onednn"
+    else:
+        with pytest.raises(RuntimeError):
+            fused.FusedRunner(model, torch.bfloat16, n_layers)
+
+
+@pytest.mark.parametrize("kernels_here", [True, False])
+def test_the_bfloat16_warning_follows_the_same_probe(monkeypatch, kernels_here):
+    import warnings
+
+    from nlu_lite import devices
+
+    monkeypatch.setattr(devices, "packs_bfloat16", lambda: kernels_here)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert devices.pick_dtype("bfloat16", "cpu") == "bfloat16"
+    assert any("no bfloat16 kernels" in str(w.message) for w in caught) is not kernels_here
 
 
 @pytest.fixture(scope="module")
