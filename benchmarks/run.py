@@ -380,7 +380,7 @@ def measure_model(
     res["engines"] = engine_rows(
         label, model, str(minilm_dir) if where == "PACKAGE" else where, fwd, t_tok, ceiling, repeats, say
     )
-    res.update(bfloat16_rows(label, load, pipe, texts, t_plain, peaks, per_piece, repeats, say))
+    res.update(bfloat16_rows(label, load, pipe, texts, res["token_engine_torch"], peaks, per_piece, repeats, say))
     if where == "PACKAGE":
         res["int8"] = int8_rows(label, model, str(minilm_dir), fwd, repeats, say)
     # long documents (windows)
@@ -415,15 +415,15 @@ def engine_rows(label, model, model_dir, fwd, t_tok, ceiling, repeats, say) -> l
     return rows
 
 
-def bfloat16_rows(label, load, pipe, texts, t_plain, peaks, per_piece, repeats, say) -> dict:
+def bfloat16_rows(label, load, pipe, texts, plain_rate, peaks, per_piece, repeats, say) -> dict:
     """bfloat16 predict (default engine and the transformers forward under autocast) against
-    nlu_lite's float32 before the fused engine, with the cosine to float32 and the bf16 ceiling."""
+    nlu_lite's float32 before the fused engine (``plain_rate``: its predict token, pieces/s), with the
+    cosine to float32 and the bf16 ceiling."""
     from nlu_lite import fused
 
     out: dict = {}
     sample = texts[:200]  # the cosine's texts, whatever share of the corpus is timed
     a = np.stack(pipe.predict(sample, progress=False).iloc[:, -1])
-    plain_rate = len(pipe.encoders[0].tokenize(texts).ids) / t_plain  # float32, engine='torch'
     if not fused.packs_bfloat16():  # emulated, several times slower than float32: a tenth of the corpus tells
         texts = texts[: max(1, len(texts) // 10)]
     pieces = len(pipe.encoders[0].tokenize(texts).ids)
