@@ -26,7 +26,7 @@ about 1e-6.
 It runs where it is sure to give the model's numbers: an x86-64 CPU with oneDNN, a known post-norm
 family (BERT, RoBERTa, XLM-R, CamemBERT, ELECTRA, MPNet with its relative position bias, DistilBERT)
 with absolute positions and an activation oneDNN fuses, bfloat16 only where oneDNN has bfloat16
-kernels for the CPU (:func:`packs_bfloat16`), and a check at load on a small padded batch against
+kernels for the CPU (:func:`nlu_lite.devices.packs_bfloat16`), and a check at load on a small padded batch against
 the transformers forward.  Anything else uses
 :class:`~nlu_lite.runner.TorchRunner`; :func:`build` logs why, and the pipeline's ``engines`` (also
 in ``pipe.components`` and ``df.attrs['engines']``) say which runner each model got.  oneDNN's packed
