@@ -354,3 +354,15 @@ def test_embeddings_read_as_tables_equal_the_module(model_type, tables):
             expected = runner.project(expected)
         got = runner._embed(ids).view(3, 11, -1)
     assert torch.equal(got, expected)
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_in_place_gives_torchs_gelu_bit_for_bit(approximate):
+    """The feed-forward's GELU is written over the GEMM's output: the same values as
+    torch's GELU into a new tensor, in the same storage."""
+    x = torch.randn(37, 64, generator=torch.Generator().manual_seed(2)) * 4
+    expected = torch.nn.functional.gelu(x, approximate=approximate)
+    storage = x.data_ptr()
+    got = fused.gelu_(x, approximate)
+    assert torch.equal(got, expected)
+    assert got.data_ptr() == storage and torch.equal(x, expected)
