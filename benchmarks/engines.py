@@ -289,21 +289,56 @@ def int8_attempts(model, model_dir: str | None, tmp: Path) -> Iterator[tuple[str
 
 
 def side_by_side(
-    model, model_dir: str | None, data: list[Batch], pieces: int, repeats: int, quick: bool = False
+    model,
+    model_dir: str | None,
+    data: list[Batch],
+    pieces: int,
+    repeats: int,
+    quick: bool = False,
+    also: dict[str, Callable[[], object]] | None = None,
 ) -> list[dict]:
-    """Every contender on ``data``: rate (pieces/s), min cosine to torch eager, first-call seconds."""
+    """Every contender on ``data``: rate (pieces/s), min cosine to torch eager, first-call seconds.
+
+    Timed in turns: each of ``repeats`` rounds runs every contender's whole pass once, in an order
+    that rotates from round to round, and each keeps its best round.  A slow spell of the machine
+    (a shared VM's timings drift by 10-20 % over minutes) then falls on every contender alike
+    instead of on whichever ran during it.  ``also``: more whole passes (label → callable, e.g.
+    nlu_lite's predict on the texts of ``data``) timed in the same rounds; their rows have
+    ``cos`` None."""
     rows: list[dict] = []
+    passes: list[tuple[dict, Callable[[], object]]] = []
     with tempfile.TemporaryDirectory() as tmp:
         ref = None
         for label, run, note in contenders(model, Path(tmp), model_dir, quick):
-            rows.append(_measure(label, run, note, data, pieces, repeats, ref))
+            row = _prepare(label, run, note, data, ref)
             if ref is None:
-                ref = rows[-1].pop("outputs")
-            rows[-1].pop("outputs", None)
+                ref = row.pop("outputs")
+            row.pop("outputs", None)
+            rows.append(row)
+            if row["first_call_s"] is not None and run is not None:
+                passes.append((row, lambda run=run: [run(ids, mask) for ids, mask in data]))
+        for label, fn in (also or {}).items():
+            row = {"contender": label, "note": "", "rate": None, "cos": None, "first_call_s": None}
+            t0 = time.perf_counter()
+            fn()  # warm, like the contenders' first call
+            row["first_call_s"] = time.perf_counter() - t0
+            rows.append(row)
+            passes.append((row, fn))
+        best = [float("inf")] * len(passes)
+        for round_ in range(repeats):
+            for k in range(len(passes)):
+                i = (k + round_) % len(passes)
+                t0 = time.perf_counter()
+                passes[i][1]()
+                best[i] = min(best[i], time.perf_counter() - t0)
+        for (row, _), seconds in zip(passes, best, strict=True):
+            row["rate"] = pieces / seconds
     return rows
 
 
-def _measure(label, run, note, data, pieces, repeats, ref) -> dict:
+def _prepare(label, run, note, data, ref) -> dict:
+    """One contender's first call (compile, session warm-up) and its untimed pass over ``data``, its
+    outputs compared with ``ref`` (None: this is the reference)."""
     row = {"contender": label, "note": note, "rate": None, "cos": None, "first_call_s": None, "outputs": None}
     if run is None:
         return row
@@ -311,13 +346,23 @@ def _measure(label, run, note, data, pieces, repeats, ref) -> dict:
         t0 = time.perf_counter()
         run(*data[0])  # compile, session warm-up
         row["first_call_s"] = time.perf_counter() - t0
-        seconds, outs = timed(run, data, repeats)
+        outs = [run(ids, mask) for ids, mask in data]
     except Exception as exc:  # a contender that cannot run here is reported
         row["note"] = f"failed: {type(exc).__name__}: {str(exc)[:80]}"
+        row["first_call_s"] = None
         return row
-    row["rate"] = pieces / seconds
     row["cos"] = 1.0 if ref is None else min_cosine(ref, outs, data)
     row["outputs"] = outs
+    return row
+
+
+def _measure(label, run, note, data, pieces, repeats, ref) -> dict:
+    """One contender prepared and timed on its own (best of ``repeats``)."""
+    row = _prepare(label, run, note, data, ref)
+    if row["first_call_s"] is None:
+        return row
+    seconds, _ = timed(run, data, repeats)
+    row["rate"] = pieces / seconds
     return row
 
 
