@@ -61,11 +61,16 @@ def batches(tokenizer, texts: list[str], budget: int = 2048) -> list[Batch]:
     return out
 
 
+def whole_pass(run: Run, data: list[Batch]) -> list[object]:
+    """``run`` over every batch of ``data``, in order: what each timing measures."""
+    return [run(ids, mask) for ids, mask in data]
+
+
 def timed(run: Run, data: list[Batch], repeats: int = 3) -> tuple[float, list[object]]:
     best, outs = float("inf"), []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        outs = [run(ids, mask) for ids, mask in data]
+        outs = whole_pass(run, data)
         best = min(best, time.perf_counter() - t0)
     return best, outs
 
@@ -316,7 +321,7 @@ def side_by_side(
             row.pop("outputs", None)
             rows.append(row)
             if row["first_call_s"] is not None and run is not None:
-                passes.append((row, lambda run=run: [run(ids, mask) for ids, mask in data]))
+                passes.append((row, lambda run=run: whole_pass(run, data)))
         for label, fn in (also or {}).items():
             row = {"contender": label, "note": "", "rate": None, "cos": None, "first_call_s": None}
             t0 = time.perf_counter()
@@ -346,7 +351,7 @@ def _prepare(label, run, note, data, ref) -> dict:
         t0 = time.perf_counter()
         run(*data[0])  # compile, session warm-up
         row["first_call_s"] = time.perf_counter() - t0
-        outs = [run(ids, mask) for ids, mask in data]
+        outs = whole_pass(run, data)
     except Exception as exc:  # a contender that cannot run here is reported
         row["note"] = f"failed: {type(exc).__name__}: {str(exc)[:80]}"
         row["first_call_s"] = None
