@@ -101,7 +101,7 @@ def nlu5_parts(
 
 def nlu5_frame(frame: Any, vector_cols: list[str]) -> Any:
     """The frame as NLU returns it: the index unnamed (unless it is the user's own name), columns
-    sorted by name, the vector columns recorded for later steps (``get_embeddings=False``)."""
+    sorted by name, the vector columns recorded for later steps (files, Spark)."""
     if frame.index.nlevels == 1 and frame.index.name == "origin_index":
         frame.index.name = None
     frame = frame[sorted(frame.columns, key=str)]

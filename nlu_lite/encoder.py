@@ -14,7 +14,7 @@ import functools
 import logging
 import os
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -67,7 +67,6 @@ class Encoded:
     rows: np.ndarray | None  # (R, D) vectors per output row
     pooled: np.ndarray | None  # (U, D) one vector per unit
     has_pooled: np.ndarray | None  # (U,) bool
-    windows_per_unit: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
 def _special_tokens(tokenizer: Any) -> tuple[list[int], list[int]]:
@@ -263,6 +262,10 @@ class Encoder:
         n = len(self.layer_indices(opts.layers))
         return self.dimension * (n if opts.layer_combine == "concat" and n > 1 else 1)
 
+    def windows(self, pieces: Pieces, overlap: float) -> Windows:
+        """The model windows ``pieces`` are cut into (see batching.plan_windows)."""
+        return plan_windows(pieces, self.capacity, overlap)
+
     def encode(
         self,
         pieces: Pieces,
@@ -287,7 +290,7 @@ class Encoder:
         if pooling == "pooler" and not self.has_pooler:
             raise InvalidOptionError("pooling", "pooler", "'mean', 'cls' or 'max': this model has no trained pooler")
         dim = self.output_dim(opts)
-        windows = plan_windows(pieces, self.capacity, opts.overlap)
+        windows = self.windows(pieces, opts.overlap)
         step = _Step(
             windows=windows,
             targets=targets,
@@ -316,8 +319,7 @@ class Encoder:
                 trim(n)
         module = self.head if head and layer_ids == [self.n_layers] else None
         pooled, has = step.pooler.result(normalize, module) if step.pooler is not None else (None, None)
-        per_unit = np.bincount(windows.unit, minlength=pieces.n_units).astype(np.int64)
-        return Encoded(pieces, windows, step.rows, pooled, has, per_unit)
+        return Encoded(pieces, windows, step.rows, pooled, has)
 
     def _budget(self, opts: RunOptions) -> int:
         """The token budget in force (the options themselves were checked by PredictOptions)."""

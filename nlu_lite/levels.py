@@ -137,7 +137,6 @@ class Level:
     vectors: dict[str, tuple[np.ndarray, np.ndarray]]
     extra: dict[str, np.ndarray]
     meta: dict[str, np.ndarray]
-    windows_per_unit: np.ndarray
 
 
 def plan_units(level: str, texts: list[str], splitter: Splitter | None) -> tuple[Units, Sentences | None]:
@@ -215,8 +214,8 @@ def token_rows(
     metadata: bool,
     tick: Callable[[int], Any] | None,
 ) -> Level:
-    """Rows of words (``token``) or word pieces (``sub_token``), a vector per model for each."""
-    first = encoders[0]
+    """Rows of words (``token``) or word pieces (``sub_token``), a vector per model for each
+    (none without models: the rows are the first model's tokenization either way)."""
     n_pieces = len(pieces0.ids)
     if level == "token":
         starts = pieces0.word_start
@@ -229,24 +228,27 @@ def token_rows(
     rows = lay_out_rows(len(texts), units.input[item_unit], item_unit, item_b, item_e)
     has = np.zeros(rows.n, dtype=bool)
     has[rows.of_item] = True
+    longest = max((len(t) for t in texts), default=0)
+    vectors: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     # the first component defines the rows: its vectors go straight to them
     mean_words = level == "token" and word_pooling == "mean"
-    if mean_words:
-        out = first.encode(pieces0, np.arange(n_pieces), n_pieces, None, opts, progress=tick)
-        assert out.rows is not None
-        block = np.zeros((rows.n, out.rows.shape[1]), dtype=np.float32)
-        block[rows.of_item] = reduce_words(out.rows, starts)
-    else:
-        item_of_piece = word_targets(starts, n_pieces, word_pooling) if level == "token" else None
-        if item_of_piece is None:
-            target = rows.of_item
+    if encoders:
+        first = encoders[0]
+        if mean_words:
+            out = first.encode(pieces0, np.arange(n_pieces), n_pieces, None, opts, progress=tick)
+            assert out.rows is not None
+            block = np.zeros((rows.n, out.rows.shape[1]), dtype=np.float32)
+            block[rows.of_item] = reduce_words(out.rows, starts)
         else:
-            target = np.where(item_of_piece >= 0, rows.of_item[np.maximum(item_of_piece, 0)], -1)
-        out = first.encode(pieces0, target, rows.n, None, opts, progress=tick)
-        assert out.rows is not None
-        block = out.rows
-    vectors = {first.entry.column: (block, has)}
-    longest = max((len(t) for t in texts), default=0)
+            item_of_piece = word_targets(starts, n_pieces, word_pooling) if level == "token" else None
+            if item_of_piece is None:
+                target = rows.of_item
+            else:
+                target = np.where(item_of_piece >= 0, rows.of_item[np.maximum(item_of_piece, 0)], -1)
+            out = first.encode(pieces0, target, rows.n, None, opts, progress=tick)
+            assert out.rows is not None
+            block = out.rows
+        vectors[first.entry.column] = (block, has)
     pick = "mean" if mean_words else ("last" if (level == "token" and word_pooling == "last") else "first")
     spans = (item_unit, item_b, item_e, longest)
     for enc in encoders[1:]:
@@ -261,7 +263,7 @@ def token_rows(
         meta["pieces"] = np.zeros(rows.n, dtype=np.int64)
         meta["pieces"][rows.of_item] = np.diff(starts)
     extra = {"sentence_id": sentence_ids(rows, sents, longest)}
-    return Level(rows, text, vectors, extra, meta, out.windows_per_unit)
+    return Level(rows, text, vectors, extra, meta)
 
 
 def spark_token_rows(
@@ -308,7 +310,7 @@ def spark_token_rows(
         meta["pieces"] = np.zeros(rows.n, dtype=np.int64)
         meta["pieces"][rows.of_item] = np.where(ok, np.asarray(last) - f + 1, 0)
     extra = {"sentence_id": sentence_ids(rows, sents, longest)}
-    return Level(rows, text, vectors, extra, meta, np.zeros(len(units.texts), dtype=np.int64))
+    return Level(rows, text, vectors, extra, meta)
 
 
 def _unit_block(
@@ -346,7 +348,6 @@ def unit_rows(
     item_e = item_b + np.fromiter(map(len, units.texts), dtype=np.int64, count=n_units)[item_unit]
     rows = lay_out_rows(len(texts), units.input[item_unit], item_unit, item_b, item_e)
     vectors: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    windows_per_unit = np.zeros(n_units, dtype=np.int64)  # the first model's (none without models)
     for k, enc in enumerate(encoders):
         pk = pieces0 if k == 0 else enc.tokenize(units.texts, enc.prefix_for(prompt), spans=False)
         pool = pooling or enc.entry.pooling
@@ -356,15 +357,13 @@ def unit_rows(
         )
         assert res.pooled is not None and res.has_pooled is not None
         vectors[enc.entry.column] = _unit_block(res.pooled, res.has_pooled, rows, item_unit)
-        if k == 0:
-            windows_per_unit = res.windows_per_unit
     text = np.full(rows.n, "", dtype=object)
     text[rows.of_item] = np.asarray(units.texts, dtype=object)[item_unit]
     meta: dict[str, np.ndarray] = {}
     if metadata:
         meta["pieces"] = np.zeros(rows.n, dtype=np.int64)
         meta["pieces"][rows.of_item] = np.diff(pieces0.unit_start)[item_unit]
-    return Level(rows, text, vectors, {}, meta, windows_per_unit)
+    return Level(rows, text, vectors, {}, meta)
 
 
 def build_level(
@@ -382,7 +381,7 @@ def build_level(
     if LEVELS[level].pooled:
         return unit_rows(encoders, texts, units, pieces0, options.pooling, options.prompt, run, options.metadata, tick)
     assert sents is not None
-    word_pooling = options.word_pooling or encoders[0].entry.word_pooling
+    word_pooling = options.word_pooling or (encoders[0].entry.word_pooling if encoders else "first")
     if level == "token" and options.tokenizer == "spark_nlp":
         return spark_token_rows(encoders, texts, units, pieces0, sents, word_pooling, run, options.metadata, tick)
     return token_rows(encoders, level, texts, units, pieces0, sents, word_pooling, run, options.metadata, tick)

@@ -97,7 +97,8 @@ def assemble(
         _warn_renamed("column", carried.columns, renamed)
     frame.attrs.update(attrs)
     if embedding_format == "numpy":
-        matrix = np.hstack([_with_nan(block, has) for block, has in vectors.values()]).astype(np.float32, copy=False)
+        blocks = [_with_nan(block, has) for block, has in vectors.values()]
+        matrix = np.hstack(blocks).astype(np.float32, copy=False) if blocks else np.zeros((len(frame), 0), np.float32)
         return frame, matrix
     return frame
 

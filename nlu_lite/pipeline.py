@@ -36,7 +36,7 @@ from nlu_lite.options import (
     PredictOptions,
     describe_options,
 )
-from nlu_lite.output import assemble, vector_columns
+from nlu_lite.output import assemble
 from nlu_lite.registry import Entry
 from nlu_lite.sentences import Splitter
 
@@ -237,7 +237,8 @@ class Pipeline:
         # pooled forward for a pipeline of word models only
         word_only = all(e.entry.task == "embed" for e in self.encoders)
         skip = options.convention == "nlu5" and level == "document" and word_only
-        done = self._level(level, texts, options, self.encoders if not skip else [])
+        # get_embeddings=False: the rows without running a model (NLU leaves the vectors out too)
+        done = self._level(level, texts, options, self.encoders if options.get_embeddings and not skip else [])
         rows, extra = done.rows, done.extra
         if not options.drop_irrelevant_cols and level != "document":  # NLU keeps the input text too
             extra["document"] = np.asarray(texts, dtype=object)[rows.input]
@@ -270,11 +271,10 @@ class Pipeline:
         # prompts (asked for, or the model's default from its files) apply to pooled levels only
         prefix = first.prefix_for(options.prompt) if LEVELS[level].pooled else ""
         pieces0 = first.tokenize(units.texts, prefix, spans=not LEVELS[level].pooled)
-        tick = self._progress_bar(options.progress, len(pieces0.ids))
+        ran = self.encoders if encoders is None else encoders
+        tick = self._progress_bar(options.progress, len(pieces0.ids) if ran else 0)
         try:
-            done = build_level(
-                level, self.encoders if encoders is None else encoders, texts, planned, pieces0, options, tick
-            )
+            done = build_level(level, ran, texts, planned, pieces0, options, tick)
         finally:
             if tick is not None:
                 tick.close()
@@ -282,7 +282,8 @@ class Pipeline:
             rows = done.rows
             per_input = functools.partial(np.bincount, units.input, minlength=len(texts))
             done.meta["input_pieces"] = per_input(weights=np.diff(pieces0.unit_start)).astype(np.int64)[rows.input]
-            done.meta["input_windows"] = per_input(weights=done.windows_per_unit).astype(np.int64)[rows.input]
+            windows = np.bincount(first.windows(pieces0, options.overlap).unit, minlength=len(units.texts))
+            done.meta["input_windows"] = per_input(weights=windows).astype(np.int64)[rows.input]
         return done
 
     def _nlu5(self, parts: dict[str, Any], inputs: Inputs, done: Any, options: PredictOptions) -> Any:
@@ -292,9 +293,12 @@ class Pipeline:
             refs = [e.entry.spelling for e in self.encoders]
         tasks = [e.entry.task for e in self.encoders]
         names = dict(zip([e.entry.column for e in self.encoders], vector_names(refs, tasks), strict=True))
+        if not options.get_embeddings:  # no vector columns, nor their positions (as NLU)
+            names = {}
         level, rows = parts["level"], done.rows
         matrices = {}
-        if level == "document" and "embed" in tasks:  # NLU gives word models' token vectors, unpooled
+        # NLU gives word models' token vectors, unpooled
+        if level == "document" and "embed" in tasks and options.get_embeddings:
             tok = self._level("token", inputs.texts, replace(options, metadata=False))
             has_text = np.zeros(tok.rows.n, dtype=bool)
             has_text[tok.rows.of_item] = True  # the one empty row of an input without tokens is none
@@ -421,12 +425,9 @@ def _refuse_parser(parser_output: bool, parser_config: Any) -> None:
 
 
 def finish(result: Any, options: PredictOptions) -> Any:
-    """NLU's after-steps on a pandas result: vectors left out (``get_embeddings=False``), the file
-    written (``output_path``), a Spark DataFrame made (``return_spark_df``)."""
+    """NLU's after-steps on a pandas result: the file written (``output_path``), a Spark DataFrame
+    made (``return_spark_df``)."""
     frame = result[0] if isinstance(result, tuple) else result
-    if not options.get_embeddings:
-        frame = frame.drop(columns=vector_columns(frame))
-        result = (frame, result[1]) if isinstance(result, tuple) else frame
     if options.output_path is not None:
         from nlu_lite.output import write_frame
 

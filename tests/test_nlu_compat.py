@@ -90,9 +90,40 @@ def test_nlu_compat_predict_keywords_positional_as_nlu(tiny, tmp_path):
 def test_nlu_compat_get_embeddings_and_irrelevant_cols(tiny):
     df = tiny.predict(["I love NLP. Yes."], output_level="token", get_embeddings=False)
     assert not any(str(c).endswith("_embeddings") for c in df.columns)
+    assert df["token"].tolist() == ["I", "love", "NLP", ".", "Yes", "."]
     with_doc = tiny.predict(["I love NLP. Yes."], output_level="sentence", drop_irrelevant_cols=False)
     assert list(with_doc["document"]) == ["I love NLP. Yes.", "I love NLP. Yes."]
     assert "document" not in tiny.predict(["a b"], output_level="sentence").columns
+
+
+@pytest.mark.parametrize("level", ["token", "sub_token", "sentence", "document"])
+def test_nlu_compat_get_embeddings_false_runs_no_model_and_keeps_the_users_columns(tiny, monkeypatch, level):
+    """NLU's get_embeddings=False: the rows and every other column of the full result, no model
+    run for them, and a user's own column that merely looks like a vector column kept as it is."""
+    import numpy as np
+    import pandas as pd
+
+    from nlu_lite.encoder import Encoder
+
+    frame = pd.DataFrame(
+        {"text": ["I love NLP. Yes it is.", "ok", ""], "my_embeddings": [1, 2, 3], "label": ["a", "b", "c"]}
+    )
+    full = tiny.predict(frame, output_level=level, metadata=True, positions=True)
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("a model ran for get_embeddings=False")
+
+    monkeypatch.setattr(Encoder, "encode", no_model)
+    bare = tiny.predict(frame, output_level=level, metadata=True, positions=True, get_embeddings=False)
+    vectors = [c for c in full.columns if c not in bare.columns]
+    assert vectors == [tiny.encoders[0].entry.column]
+    pd.testing.assert_frame_equal(bare, full.drop(columns=vectors))
+    assert "my_embeddings" in bare.columns
+    rows, matrix = tiny.predict(["a b"], output_level=level, get_embeddings=False, embedding_format="numpy")
+    assert matrix.shape == (len(rows), 0) and matrix.dtype == np.float32
+    nlu = tiny.predict(frame, output_level=level, positions=True, convention="nlu5", get_embeddings=False)
+    assert not [c for c in nlu.columns if "embedding" in str(c) and c != "my_embeddings"]
+    assert nlu.attrs["vector_columns"] == []
 
 
 def test_nlu_compat_parser_keywords_are_refused(tiny):

@@ -218,6 +218,11 @@ def test_predict_metadata_counts(tiny):
     assert set(df.loc[1, "input_pieces"]) == {40} and set(df.loc[1, "input_windows"]) == {4}
     doc = tiny.predict(["I love NLP", long_text], metadata=True, output_level="document")
     assert list(doc["pieces"]) == [4, 40] and list(doc["input_windows"]) == [1, 4]
+    # the same counts whichever tokens make the rows, and without vectors
+    spark = tiny.predict(["I love NLP", long_text], metadata=True, tokenizer="spark_nlp")
+    assert set(spark.loc[1, "input_pieces"]) == {40} and set(spark.loc[1, "input_windows"]) == {4}
+    bare = tiny.predict(["I love NLP", long_text], metadata=True, output_level="document", get_embeddings=False)
+    assert list(bare["input_windows"]) == [1, 4]
 
 
 def test_predict_early_layers_stop_the_forward(tiny, tiny_torch):
