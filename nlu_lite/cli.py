@@ -5,7 +5,7 @@
     nlu-lite download en.embed.bert.small_L2_256  # prefetch into the Hugging Face cache
     nlu-lite lock                                 # freeze the commits of tracked models (nlu-lite.lock)
     nlu-lite predict "I love NLP" --model en.embed.all_minilm_l6_v2 --level token --positions
-    nlu-lite predict --file texts.txt --out vectors.parquet
+    nlu-lite predict --file texts.txt --out vectors.parquet   # streamed; run again to continue
     echo "I love NLP" | nlu-lite predict -
 
 Errors are one line on stderr and a non-zero exit status, never a traceback.
@@ -14,11 +14,13 @@ Errors are one line on stderr and a non-zero exit status, never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from nlu_lite.errors import InvalidInputError, NluLiteError
 from nlu_lite.options import OUTPUT_LEVELS
@@ -27,36 +29,48 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-def split_lines(data: bytes, source: str) -> list[str]:
+def read_lines(stream: BinaryIO, source: str) -> Iterator[str]:
     """One text per line, as ``predict_iter`` reads a text file: lines end at ``\n`` (or
-    ``\r\n``) only, so a form feed, U+2028 or U+0085 inside a line stays in it and line k is row k."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InvalidInputError(
-            f"{source} is not UTF-8 text (byte {exc.start} is {data[exc.start : exc.start + 1]!r}). "
-            "Convert it first, e.g. iconv -f latin1 -t utf-8."
-        ) from None
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()  # the newline that ends the last line
-    return [line[:-1] if line.endswith("\r") else line for line in lines]
+    ``\r\n``) only, so a form feed, U+2028 or U+0085 inside a line stays in it and line k is row
+    k.  Read lazily, a line at a time."""
+    for number, raw in enumerate(stream, start=1):  # a binary stream splits at b"\n" only
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidInputError(
+                f"{source} is not UTF-8 text (line {number}: byte {exc.start} of it is "
+                f"{raw[exc.start : exc.start + 1]!r}). Convert it first, e.g. iconv -f latin1 -t utf-8."
+            ) from None
+        if line.endswith("\n"):
+            line = line[:-2] if line.endswith("\r\n") else line[:-1]
+        yield line
 
 
-def _read_texts(args: argparse.Namespace) -> list[str]:
+def split_lines(data: bytes, source: str) -> list[str]:
+    """``read_lines`` over bytes held in memory."""
+    return list(read_lines(io.BytesIO(data), source))
+
+
+@contextlib.contextmanager
+def _texts(args: argparse.Namespace) -> Iterator[Iterable[str]]:
+    """The texts to embed: the TEXT argument, or the lines of --file or of stdin ('-'), read as
+    they are used."""
     if args.file:
         try:
-            data = Path(args.file).read_bytes()
+            stream = open(args.file, "rb")  # noqa: SIM115 (closed below, after the lines are used)
         except OSError as exc:
             raise InvalidInputError(f"Cannot read {args.file}: {exc.strerror}.") from None
-        return split_lines(data, args.file)
-    if args.text == "-":
-        stream = getattr(sys.stdin, "buffer", None)  # bytes, so that only \n ends a line
-        data = stream.read() if stream is not None else sys.stdin.read().encode("utf-8", "surrogatepass")
-        return split_lines(data, "standard input")
-    if args.text is None:
+        with stream:
+            yield read_lines(stream, args.file)
+    elif args.text == "-":
+        binary = getattr(sys.stdin, "buffer", None)  # bytes, so that only \n ends a line
+        if binary is None:
+            binary = io.BytesIO(sys.stdin.read().encode("utf-8", "surrogatepass"))
+        yield read_lines(binary, "standard input")
+    elif args.text is None:
         raise NluLiteError("Give a TEXT, '-' to read lines from stdin, or --file FILE.")
-    return [args.text]
+    else:
+        yield [args.text]
 
 
 def _readable(df: pd.DataFrame, shown: int = 4) -> str:
@@ -74,9 +88,18 @@ def _readable(df: pd.DataFrame, shown: int = 4) -> str:
 def _predict(args: argparse.Namespace) -> int:
     import nlu_lite
 
-    texts = _read_texts(args)
+    options = {"output_level": args.level, "positions": args.positions}
+    with _texts(args) as texts:
+        if args.out and Path(args.out).suffix.lower() == ".parquet":
+            # streamed: memory of one chunk, and an interrupted run continues where it stopped
+            pipe = nlu_lite.load(args.model, device=args.device)
+            progress = None if sys.stderr.isatty() else False
+            rows = pipe.predict_to_parquet(texts, args.out, chunk_rows=args.chunk_rows, progress=progress, **options)
+            print(f"wrote {rows} rows to {args.out}", file=sys.stderr)
+            return 0
+        texts = list(texts)
     pipe = nlu_lite.load(args.model, device=args.device)
-    df = pipe.predict(texts, output_level=args.level, positions=args.positions, progress=False)
+    df = pipe.predict(texts, progress=False, **options)
     if args.out:
         from nlu_lite.output import write_frame
 
@@ -155,7 +178,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--level", default=None, choices=OUTPUT_LEVELS)
     p.add_argument("--positions", action="store_true", help="add begin/end character offsets")
     p.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto (default: %(default)s)")
-    p.add_argument("--out", help="write to .parquet, .csv or .jsonl instead of printing")
+    p.add_argument(
+        "--out",
+        help="write to .parquet, .csv or .jsonl instead of printing (.parquet streams: the lines are read and "
+        "written a chunk at a time, and the same command again continues an interrupted run)",
+    )
+    p.add_argument("--chunk-rows", type=int, default=10_000, help="lines per chunk for .parquet (default: %(default)s)")
     p.set_defaults(func=_predict)
     return parser
 

@@ -9,8 +9,9 @@ named, unless ``errors='coerce'`` (bytes are decoded as UTF-8, other values go t
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,3 +118,38 @@ def read_inputs(
         f"predict() takes a string, a list/tuple/numpy array of strings, a pandas Series or DataFrame; "
         f"got {type(data).__name__}."
     )
+
+
+def chunks(data: Any, chunk_rows: int) -> Iterator[Any]:
+    """``data`` (anything predict() takes, or any iterable of strings) in pieces of ``chunk_rows``
+    input rows: slices of a pandas object (their own labels), a list, tuple or array as a Series
+    labelled by position, a plain iterable (a generator, an open text file: one text per line
+    without its line end) read lazily into Series labelled by running position; a string whole."""
+    if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
+        raise InvalidOptionError("chunk_rows", chunk_rows, "a positive int")
+    if isinstance(data, (pd.DataFrame, pd.Series, np.ndarray, list, tuple)):
+        for start in range(0, len(data), chunk_rows):
+            if isinstance(data, (pd.DataFrame, pd.Series)):
+                yield data.iloc[start : start + chunk_rows]
+            else:
+                values = list(data[start : start + chunk_rows])
+                yield pd.Series(values, index=pd.RangeIndex(start, start + len(values)), dtype=object)
+        return
+    if isinstance(data, str):
+        yield data
+        return
+    iterator = iter(data)
+    start = 0
+    while True:
+        values = [_line(v) for v in itertools.islice(iterator, chunk_rows)]
+        if not values:
+            return
+        yield pd.Series(values, index=pd.RangeIndex(start, start + len(values)), dtype=object)
+        start += len(values)
+
+
+def _line(value: Any) -> Any:
+    """A line read from a file without its line end (``\n`` or ``\r\n``), as the CLI reads one."""
+    if isinstance(value, str) and value.endswith("\n"):
+        return value[:-2] if value.endswith("\r\n") else value[:-1]
+    return value

@@ -202,6 +202,35 @@ def _aligned_vectors(
     return blk, hk
 
 
+def _first_vectors(
+    first: Encoder,
+    pieces0: Pieces,
+    rows: Rows,
+    starts: np.ndarray,
+    level: str,
+    word_pooling: str,
+    opts: RunOptions,
+    tick: Callable[[int], Any] | None,
+) -> np.ndarray:
+    """The first model's vector of each row of words (``starts``: each word's first piece) or
+    pieces, straight from its own pieces."""
+    n_pieces = len(pieces0.ids)
+    if level == "token" and word_pooling == "mean":
+        out = first.encode(pieces0, np.arange(n_pieces), n_pieces, None, opts, progress=tick)
+        assert out.rows is not None
+        block = np.zeros((rows.n, out.rows.shape[1]), dtype=np.float32)
+        block[rows.of_item] = reduce_words(out.rows, starts)
+        return block
+    item_of_piece = word_targets(starts, n_pieces, word_pooling) if level == "token" else None
+    if item_of_piece is None:
+        target = rows.of_item
+    else:
+        target = np.where(item_of_piece >= 0, rows.of_item[np.maximum(item_of_piece, 0)], -1)
+    out = first.encode(pieces0, target, rows.n, None, opts, progress=tick)
+    assert out.rows is not None
+    return out.rows
+
+
 def token_rows(
     encoders: Sequence[Encoder],
     level: str,
@@ -233,22 +262,8 @@ def token_rows(
     # the first component defines the rows: its vectors go straight to them
     mean_words = level == "token" and word_pooling == "mean"
     if encoders:
-        first = encoders[0]
-        if mean_words:
-            out = first.encode(pieces0, np.arange(n_pieces), n_pieces, None, opts, progress=tick)
-            assert out.rows is not None
-            block = np.zeros((rows.n, out.rows.shape[1]), dtype=np.float32)
-            block[rows.of_item] = reduce_words(out.rows, starts)
-        else:
-            item_of_piece = word_targets(starts, n_pieces, word_pooling) if level == "token" else None
-            if item_of_piece is None:
-                target = rows.of_item
-            else:
-                target = np.where(item_of_piece >= 0, rows.of_item[np.maximum(item_of_piece, 0)], -1)
-            out = first.encode(pieces0, target, rows.n, None, opts, progress=tick)
-            assert out.rows is not None
-            block = out.rows
-        vectors[first.entry.column] = (block, has)
+        block = _first_vectors(encoders[0], pieces0, rows, starts, level, word_pooling, opts, tick)
+        vectors[encoders[0].entry.column] = (block, has)
     pick = "mean" if mean_words else ("last" if (level == "token" and word_pooling == "last") else "first")
     spans = (item_unit, item_b, item_e, longest)
     for enc in encoders[1:]:

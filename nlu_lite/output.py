@@ -237,15 +237,20 @@ def _umask() -> int:
     return mask
 
 
-def _temp_beside(target: str | os.PathLike[str]) -> tuple[Path, Path]:
-    """(the target, a new empty temporary file in its folder)."""
+def file_target(target: str | os.PathLike[str]) -> Path:
+    """``target`` as a path a file can be written to: not a folder, in a folder that exists."""
     out = Path(target).expanduser()
     if out.is_dir():
         raise InvalidOptionError("path", str(target), "a file path, not a folder")
-    folder = out.parent
-    if not folder.is_dir():
-        raise InvalidOptionError("path", str(target), f"a path in an existing folder ({folder} does not exist)")
-    fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=folder)
+    if not out.parent.is_dir():
+        raise InvalidOptionError("path", str(target), f"a path in an existing folder ({out.parent} does not exist)")
+    return out
+
+
+def _temp_beside(target: str | os.PathLike[str]) -> tuple[Path, Path]:
+    """(the target, a new empty temporary file in its folder)."""
+    out = file_target(target)
+    fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
     os.close(fd)
     return out, Path(name)
 
@@ -271,45 +276,29 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
         raise
 
 
-class ParquetStream:
-    """Writes DataFrames to one parquet file as they come, a row group each, into a temporary
-    file that replaces ``path`` only when the stream closes without an error.
+class TableSchema:
+    """The one schema of a parquet file written in chunks: the first table fixes it (a column with
+    no value yet is declared as nullable strings), each later one is cast to it or refused with an
+    :class:`InvalidInputError` naming the column.  ``path`` is named in the messages."""
 
-    The schema is fixed by the first frame (a column that is all null there is declared as
-    nullable strings, and later values are written as strings); a later frame whose column cannot
-    be cast to it is refused with an
-    :class:`InvalidInputError` naming the column, and nothing reaches ``path``."""
+    def __init__(self, path: Path, schema: Any = None) -> None:
+        self.path = path
+        self.schema = schema
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path).expanduser()
-        self.writer: Any = None
-        self.schema: Any = None
-        self.rows = 0
-        self._tmp: Path | None = None
-
-    def write(self, df: pd.DataFrame) -> None:
+    def fit(self, table: Any) -> Any:
+        """``table`` in the file's schema (the first table fixes it)."""
         import pyarrow as pa
-        import pyarrow.parquet as pq
 
-        table = to_arrow(prepare_for_files(df))
-        if self.writer is None:
+        if self.schema is None:
             # a column with no value yet says nothing of its type: nullable strings
             fields = [
                 pa.field(f.name, pa.string()) if table.num_rows and col.null_count == table.num_rows else f
                 for f, col in zip(table.schema, table.columns, strict=True)
             ]
             self.schema = pa.schema(fields, metadata=table.schema.metadata)
-            table = table.cast(self.schema)
-            assert self._tmp is not None, "use ParquetStream as a context manager"
-            self.writer = pq.ParquetWriter(self._tmp, self.schema)
-        elif table.schema != self.schema:
-            table = self._conform(table)
-        self.writer.write_table(table)
-        self.rows += table.num_rows
-
-    def _conform(self, table: Any) -> Any:
-        import pyarrow as pa
-
+            return table.cast(self.schema)
+        if table.schema == self.schema:
+            return table
         if table.schema.names != self.schema.names:
             raise InvalidInputError(
                 f"This chunk has the columns {table.schema.names}, the first had {self.schema.names}; every chunk "
@@ -326,6 +315,32 @@ class ParquetStream:
                     f"Nothing was written to {self.path}."
                 ) from None
         return pa.Table.from_arrays(columns, schema=self.schema)
+
+
+class ParquetStream:
+    """Writes DataFrames to one parquet file as they come, a row group each, into a temporary
+    file that replaces ``path`` only when the stream closes without an error.  One schema for
+    all (see :class:`TableSchema`): nothing reaches ``path`` when a frame does not fit it."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path).expanduser()
+        self.writer: Any = None
+        self.schema = TableSchema(self.path)
+        self.rows = 0
+        self._tmp: Path | None = None
+
+    def write(self, df: pd.DataFrame) -> None:
+        self.write_table(to_arrow(prepare_for_files(df)))
+
+    def write_table(self, table: Any) -> None:
+        import pyarrow.parquet as pq
+
+        table = self.schema.fit(table)
+        if self.writer is None:
+            assert self._tmp is not None, "use ParquetStream as a context manager"
+            self.writer = pq.ParquetWriter(self._tmp, self.schema.schema)
+        self.writer.write_table(table)
+        self.rows += table.num_rows
 
     def __enter__(self) -> ParquetStream:
         self.path, self._tmp = _temp_beside(self.path)

@@ -8,7 +8,6 @@ postprocess (scatter vectors to words or pool them, vectorised; one DataFrame at
 from __future__ import annotations
 
 import functools
-import itertools
 import logging
 import os
 import platform
@@ -25,7 +24,7 @@ from nlu_lite.conventions import nlu5_frame, nlu5_parts, object_column, token_ma
 from nlu_lite.devices import pick_device, pick_dtype, pick_engine
 from nlu_lite.encoder import Encoder
 from nlu_lite.errors import InvalidOptionError
-from nlu_lite.inputs import Inputs, read_inputs
+from nlu_lite.inputs import Inputs, chunks, read_inputs
 from nlu_lite.levels import LEVELS, build_level, check_sentence_head, plan_units
 from nlu_lite.options import (
     DEFAULT_BATCH_SIZE,
@@ -325,48 +324,62 @@ class Pipeline:
         Open a file with ``newline='\n'`` to end lines at ``\n`` only, as the command line does
         (Python's default also ends them at a lone ``\r``).  Options are predict()'s.
         """
-        import pandas as pd
-
-        if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
-            raise InvalidOptionError("chunk_rows", chunk_rows, "a positive int")
-        if isinstance(data, (pd.DataFrame, pd.Series, np.ndarray, list, tuple)):
-            for start in range(0, len(data), chunk_rows):
-                part = data.iloc[start : start + chunk_rows] if isinstance(data, (pd.DataFrame, pd.Series)) else None
-                if part is None:
-                    values = list(data[start : start + chunk_rows])
-                    part = pd.Series(values, index=pd.RangeIndex(start, start + len(values)), dtype=object)
-                yield self.predict(part, **options)
-            return
-        if isinstance(data, str):
-            yield self.predict(data, **options)
-            return
-        iterator = iter(data)
-        start = 0
-        while True:
-            values = [_line(v) for v in itertools.islice(iterator, chunk_rows)]
-            if not values:
-                return
-            yield self.predict(
-                pd.Series(values, index=pd.RangeIndex(start, start + len(values)), dtype=object), **options
-            )
-            start += len(values)
+        for part in chunks(data, chunk_rows):
+            yield self.predict(part, **options)
 
     def predict_to_parquet(
         self, data: Any, path: str | os.PathLike[str], chunk_rows: int = 10_000, **options: Any
     ) -> int:
-        """Stream predict() into a parquet file, one row group per chunk; returns the rows written.
+        """Stream predict() into a parquet file chunk by chunk; returns the rows written.
 
         Memory stays that of one chunk, whatever the corpus size.  Vectors are stored as
         list<float32>; the index as a column (``origin_index`` unless it has a name).  Needs pyarrow.
+        An interrupted run (an error, Ctrl-C, a full disk) keeps its finished chunks in a hidden
+        folder beside ``path`` (``.NAME.chunks``) and leaves ``path`` as it was; the same call again
+        continues from them, recomputing any chunk whose input, model or options changed.  The
+        file appears, whole, when every chunk is done (see nlu_lite.checkpoint).
         """
-        from nlu_lite.output import ParquetStream
+        from nlu_lite._version import __version__
+        from nlu_lite.checkpoint import ParquetChunks, fingerprint
 
         if options.get("embedding_format", "array") != "array":
             raise InvalidOptionError("embedding_format", options["embedding_format"], "'array' for parquet output")
-        with ParquetStream(path) as stream:
-            for frame in self.predict_iter(data, chunk_rows=chunk_rows, **options):
-                stream.write(frame)
-        return stream.rows
+        job = {
+            "nlu_lite": __version__,
+            "models": self._identity(),
+            "dtype": self.dtype,
+            "chunk_rows": chunk_rows,
+            "options": {k: v for k, v in sorted(options.items()) if k != "progress"},
+        }
+        with ParquetChunks(path, job) as out:
+            for k, part in enumerate(chunks(data, chunk_rows)):
+                key = fingerprint(part)
+                if not out.done(k, key):
+                    out.write(k, key, self.predict(part, **options))
+            if out.reused:
+                logger.info("%d of %d chunks of %s taken from an earlier run", out.reused, len(out.parts), out.path)
+            return out.finish()
+
+    def _identity(self) -> list[dict[str, Any]]:
+        """What decides each model's numbers: its name, source, revision and files (name, size,
+        modification time), so that a model saved again into the same folder counts as another."""
+        models = []
+        for e in self.encoders:
+            folder = e.components.folder
+            files = (
+                [[p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in sorted(folder.iterdir()) if p.is_file()]
+                if folder is not None and folder.is_dir()
+                else []
+            )
+            models.append(
+                {
+                    "spelling": e.entry.spelling,
+                    "source": e.components.repo or e.components.origin,
+                    "revision": e.components.revision,
+                    "files": files,
+                }
+            )
+        return models
 
     def _progress_bar(self, progress: bool | None, pieces: int) -> _Progress | None:
         """A bar when asked (True), or when the work looks longer than about two seconds (None)."""
@@ -456,13 +469,6 @@ def restore(entries: tuple[Entry, ...], device: str, dtype: str, engine: str = "
             pipe = build(entries, device, dtype, engine)
             scale.keep_built(key, pipe)
         return pipe
-
-
-def _line(value: Any) -> Any:
-    """A line read from a file without its line end (``\n`` or ``\r\n``), as the CLI reads one."""
-    if isinstance(value, str) and value.endswith("\n"):
-        return value[:-2] if value.endswith("\r\n") else value[:-1]
-    return value
 
 
 class _Progress:

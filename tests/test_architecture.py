@@ -16,7 +16,7 @@ LAYERS: list[set[str]] = [
     {"_version", "errors"},
     {"options", "sentences", "vectors", "model_files", "spark_tokens", "conventions"},
     {"registry", "inputs", "batching", "output", "pooling", "devices"},
-    {"hub"},
+    {"hub", "checkpoint"},
     {"locking"},
     {"components"},
     {"runner", "fused"},

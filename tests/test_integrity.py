@@ -24,7 +24,13 @@ LEVELS = ("token", "sub_token", "sentence", "document")
 
 
 def _leftovers(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".part"))
+    """Temporaries, and the chunks an interrupted predict_to_parquet keeps to continue from."""
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith((".part", ".chunks")))
+
+
+def _chunks_kept(target: Path) -> list[int]:
+    folder = target.with_name(f".{target.name}.chunks")
+    return sorted(int(p.name.split("-")[0]) for p in folder.glob("*.arrow")) if folder.is_dir() else []
 
 
 def _lines(n: int, fail_at: int | None = None, error: type[BaseException] = RuntimeError):
@@ -47,25 +53,119 @@ def test_integrity_interrupted_parquet_stream_leaves_the_old_file(tiny, tmp_path
     with pytest.raises(error):
         tiny.predict_to_parquet(_lines(30, fail_at, error), target, chunk_rows=5, progress=False)
     assert target.read_bytes() == before
-    assert _leftovers(tmp_path) == []
+    # the chunks finished before the failure are kept to continue from; nothing else is left
+    assert _chunks_kept(target) == list(range(fail_at // 5))
+    assert _leftovers(tmp_path) == ([] if fail_at < 5 else [".out.parquet.chunks"])
+    tiny.predict_to_parquet(_lines(30), target, chunk_rows=5, progress=False)
+    assert target.read_bytes() == before and _leftovers(tmp_path) == []
 
 
-def test_integrity_full_disk_leaves_no_fragment(tiny, tmp_path, monkeypatch):
-    pq = pytest.importorskip("pyarrow.parquet")
-    target = tmp_path / "out.parquet"
+def _full_disk_at(cls, n: int):
+    """``cls.write_table`` failing as a full disk does on its ``n``-th call."""
     calls = {"n": 0}
-    original = pq.ParquetWriter.write_table
+    original = cls.write_table
 
     def full_disk(self, table, *a, **k):
         calls["n"] += 1
-        if calls["n"] == 3:
+        if calls["n"] == n:
             raise OSError(errno.ENOSPC, "No space left on device")
         return original(self, table, *a, **k)
 
-    monkeypatch.setattr(pq.ParquetWriter, "write_table", full_disk)
-    with pytest.raises(OSError, match="No space"):
-        tiny.predict_to_parquet(_lines(30), target, chunk_rows=5, progress=False)
-    assert not target.exists() and _leftovers(tmp_path) == []
+    return full_disk
+
+
+def test_integrity_full_disk_leaves_no_fragment(tiny, tmp_path, monkeypatch):
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    import pyarrow.ipc
+
+    target = tmp_path / "out.parquet"
+    folder = target.with_name(".out.parquet.chunks")
+    # the disk fills while the third chunk is written: the two written whole are kept, no fragment
+    with monkeypatch.context() as m:
+        m.setattr(pyarrow.ipc.RecordBatchFileWriter, "write_table", _full_disk_at(pa.ipc.RecordBatchFileWriter, 3))
+        with pytest.raises(OSError, match="No space"):
+            tiny.predict_to_parquet(_lines(30), target, chunk_rows=5, progress=False)
+    assert not target.exists() and _chunks_kept(target) == [0, 1]
+    assert _leftovers(tmp_path) == [".out.parquet.chunks"]
+    assert not [p for p in folder.iterdir() if p.name.endswith(".part")]
+    # then while the chunks are joined into the file: every chunk is kept, the file is not there
+    with monkeypatch.context() as m:
+        m.setattr(pq.ParquetWriter, "write_table", _full_disk_at(pq.ParquetWriter, 3))
+        with pytest.raises(OSError, match="No space"):
+            tiny.predict_to_parquet(_lines(30), target, chunk_rows=5, progress=False)
+    assert not target.exists() and _chunks_kept(target) == [0, 1, 2, 3, 4, 5]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.parquet.chunks"]
+    # space freed: the same call computes nothing again, and the file is a clean run's
+    predicted: list[int] = []
+    monkeypatch.setattr(type(tiny), "predict", _counting(type(tiny).predict, predicted))
+    assert tiny.predict_to_parquet(_lines(30), target, chunk_rows=5, progress=False) > 0
+    assert predicted == [] and _leftovers(tmp_path) == []
+    clean = tmp_path / "clean.parquet"
+    tiny.predict_to_parquet(_lines(30), clean, chunk_rows=5, progress=False)
+    assert target.read_bytes() == clean.read_bytes()
+
+
+def _counting(predict, calls: list):
+    def counted(self, data, *args, **kwargs):
+        calls.append(len(data))
+        return predict(self, data, *args, **kwargs)
+
+    return counted
+
+
+def test_integrity_parquet_chunks_follow_the_input_model_and_options(tiny, tmp_path, monkeypatch):
+    """Chunks kept from an interrupted run are reused only for the same input rows, model and
+    options: a changed chunk of input is computed again, other options start over."""
+    pytest.importorskip("pyarrow")
+    target = tmp_path / "out.parquet"
+    texts = [f"line {i} of the corpus." for i in range(30)]
+    with pytest.raises(KeyboardInterrupt):
+        tiny.predict_to_parquet(_lines(30, 27, KeyboardInterrupt), target, chunk_rows=5, progress=False)
+    assert _chunks_kept(target) == [0, 1, 2, 3, 4]
+    predicted: list[int] = []
+    monkeypatch.setattr(type(tiny), "predict", _counting(type(tiny).predict, predicted))
+    changed = [f"line {i} of the corpus. A second sentence." for i in range(30)]
+    changed[7] = "an edited line"  # chunk 1
+    rows = tiny.predict_to_parquet(changed, target, chunk_rows=5, progress=False)
+    assert predicted == [5, 5]  # chunk 1 again and chunk 5; chunks 0, 2, 3, 4 reused
+    monkeypatch.undo()
+    clean = tiny.predict(changed, progress=False)
+    back = pd.read_parquet(target)
+    assert rows == len(back) == len(clean)
+    assert back["token"].tolist() == clean["token"].tolist()
+    np.testing.assert_array_equal(np.stack(back[COL]), np.stack(clean[COL]))
+    # other options (or another model, or another nlu_lite): nothing is reused
+    with pytest.raises(KeyboardInterrupt):
+        tiny.predict_to_parquet(_lines(30, 12, KeyboardInterrupt), target, chunk_rows=5, progress=False)
+    predicted.clear()
+    monkeypatch.setattr(type(tiny), "predict", _counting(type(tiny).predict, predicted))
+    tiny.predict_to_parquet(texts, target, chunk_rows=5, output_level="document", progress=False)
+    assert predicted == [5] * 6 and _leftovers(tmp_path) == []
+    assert pd.read_parquet(target)["document"].tolist() == texts
+
+
+def test_integrity_parquet_chunk_folder_that_is_not_ours_is_left_alone(tiny, tmp_path):
+    pytest.importorskip("pyarrow")
+    target = tmp_path / "out.parquet"
+    folder = tmp_path / ".out.parquet.chunks"
+    folder.mkdir()
+    (folder / "mine.txt").write_text("a user's file")
+    with pytest.raises(nlu_lite.errors.InvalidOptionError, match="not nlu_lite's"):
+        tiny.predict_to_parquet(["a b"], target, progress=False)
+    assert [p.name for p in folder.iterdir()] == ["mine.txt"] and not target.exists()
+
+
+def test_integrity_parquet_job_names_the_models_files(tiny, tmp_path):
+    """A model saved again into the same folder (other files, or the same names rewritten) is
+    another job: its chunks are not reused."""
+    pytest.importorskip("pyarrow")
+    pipe = nlu_lite.load(path=tiny.save(tmp_path / "model"))
+    before = pipe._identity()
+    weights = next(p for p in sorted((tmp_path / "model").rglob("*.safetensors")))
+    stat = weights.stat()
+    os.utime(weights, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    assert pipe._identity() != before
 
 
 @pytest.mark.parametrize("suffix", ["csv", "jsonl", "parquet"])
@@ -144,7 +244,11 @@ def test_integrity_parquet_schema_from_first_chunk(tiny, tmp_path):
     bad = pd.DataFrame({"text": [f"t{i}" for i in range(10)], "num": [1.5] * 5 + [[1, 2]] * 5})
     with pytest.raises(InvalidInputError, match="'num'"):
         tiny.predict_to_parquet(bad, tmp_path / "bad.parquet", chunk_rows=5, output_level="document", progress=False)
-    assert not (tmp_path / "bad.parquet").exists() and _leftovers(tmp_path) == []
+    assert not (tmp_path / "bad.parquet").exists() and _chunks_kept(tmp_path / "bad.parquet") == [0]
+    bad["num"] = bad["num"].astype(str)  # as the message says; the changed first chunk is computed again
+    assert tiny.predict_to_parquet(bad, tmp_path / "bad.parquet", chunk_rows=5, output_level="document") == 10
+    assert pq.read_table(tmp_path / "bad.parquet").column("num").to_pylist() == ["1.5"] * 5 + ["[1, 2]"] * 5
+    assert _leftovers(tmp_path) == []
 
 
 # --- user columns and index ----------------------------------------------------------------
@@ -255,6 +359,29 @@ def test_integrity_cli_lines_are_rows(tmp_path, capsys):
     together = pd.concat(frames)
     assert list(together.index) == list(range(len(lines)))
     assert list(together["document"]) == list(back["document"])
+
+
+def test_integrity_cli_parquet_streams_and_continues(tiny_registry, tmp_path, capsys, monkeypatch):
+    """--out .parquet reads the lines a chunk at a time: a bad line 8 stops the run after the
+    chunks before it are written; the same command on the mended file continues from them."""
+    pytest.importorskip("pyarrow")
+    from nlu_lite.cli import main
+
+    monkeypatch.setenv("NLU_LITE_REGISTRY", str(tiny_registry))
+    lines = [f"line {i} of the file" for i in range(10)]
+    source = tmp_path / "in.txt"
+    source.write_bytes(("\n".join(lines[:7]) + "\n\xff broken\n" + "\n".join(lines[8:]) + "\n").encode("latin1"))
+    out = tmp_path / "o.parquet"
+    command = ["predict", "--file", str(source), "--model", "en.embed.tests.tiny", "--level", "document"]
+    assert main([*command, "--out", str(out), "--chunk-rows", "3"]) == 2
+    assert "line 8" in capsys.readouterr().err
+    assert not out.exists() and _chunks_kept(out) == [0, 1]
+    source.write_text("\n".join(lines) + "\n")
+    predicted: list[int] = []
+    monkeypatch.setattr(nlu_lite.Pipeline, "predict", _counting(nlu_lite.Pipeline.predict, predicted))
+    assert main([*command, "--out", str(out), "--chunk-rows", "3"]) == 0
+    assert predicted == [3, 1]  # lines 7-9 and 10; the first six were kept
+    assert pd.read_parquet(out)["document"].tolist() == lines and _leftovers(tmp_path) == []
 
 
 def test_integrity_cli_invalid_utf8_is_one_line(tmp_path, capsys):
