@@ -21,16 +21,21 @@ def _paragraphs() -> list[str]:
 
 
 def sentences(n: int = 2000, min_words: int = 4, max_words: int = 60) -> list[str]:
-    """``n`` sentences (cycled if the manual runs out), in a fixed order."""
+    """``n`` distinct sentences, in a fixed order: the manual's (about 2,500), then again with the
+    round number appended (`` [2]``, `` [3]``, …), so that no text repeats (predict runs a repeated
+    text once, which would flatter it against engines that run every row)."""
     from nlu_lite.sentences import split_spans
 
-    found = []
+    found: dict[str, None] = {}
     for para in _paragraphs():
         for b, e in split_spans(para):
             s = para[b:e]
             if min_words <= len(s.split()) <= max_words:
-                found.append(s)
-    return [found[i % len(found)] for i in range(n)]
+                found.setdefault(s)
+    distinct = list(found)
+    return [
+        distinct[i % len(distinct)] + (f" [{i // len(distinct) + 1}]" if i >= len(distinct) else "") for i in range(n)
+    ]
 
 
 def documents(n: int = 8, words: int = 5000) -> list[str]:

@@ -266,6 +266,59 @@ def plan_windows(pieces: Pieces, capacity: int, overlap: float = 0.25) -> Window
 
 
 @dataclass(frozen=True)
+class Repeats:
+    """Windows that repeat an earlier window exactly: a whole unit each, with the same word-piece
+    ids (so the model gives the same states) and the same pieces wanted.  They are not run; their
+    units and pieces take the earlier window's results."""
+
+    run: np.ndarray  # (K,) bool: the windows that are run
+    unit: np.ndarray  # (R,) units that repeat an earlier one
+    source_unit: np.ndarray  # (R,) the unit each repeats
+    piece: np.ndarray  # (Q,) pieces of the repeating units
+    source_piece: np.ndarray  # (Q,) the piece each takes its state from
+
+    def fill_rows(self, rows: np.ndarray, targets: np.ndarray) -> None:
+        """Copy into ``rows`` the states the repeating pieces' targets would have received."""
+        wanted = targets[self.piece] >= 0
+        rows[targets[self.piece[wanted]]] = rows[targets[self.source_piece[wanted]]]
+
+    def fill_units(self, pooled: np.ndarray, has: np.ndarray) -> None:
+        """Copy into the per-unit results the repeated units' own."""
+        pooled[self.unit] = pooled[self.source_unit]
+        has[self.unit] = has[self.source_unit]
+
+
+def find_repeats(pieces: Pieces, windows: Windows, wanted: np.ndarray | None) -> Repeats:
+    """The windows of ``windows`` that repeat an earlier one (see :class:`Repeats`); ``wanted``:
+    which pieces' states are kept (None: all, as pooling keeps them)."""
+    counts = np.diff(pieces.unit_start)
+    whole = np.flatnonzero(windows.length == counts[windows.unit])  # the window is its unit
+    first_of: dict[bytes, int] = {}
+    dup: list[int] = []
+    src: list[int] = []
+    ids = pieces.ids
+    for w, b, n in zip(whole.tolist(), windows.start[whole].tolist(), windows.length[whole].tolist(), strict=True):
+        key = ids[b : b + n].tobytes() + (wanted[b : b + n].tobytes() if wanted is not None else b"")
+        first = first_of.setdefault(key, w)
+        if first != w:
+            dup.append(w)
+            src.append(first)
+    run = np.ones(len(windows), dtype=bool)
+    dup_w = np.asarray(dup, dtype=np.int64)
+    src_w = np.asarray(src, dtype=np.int64)
+    run[dup_w] = False
+    lens = windows.length[dup_w]
+    within = np.arange(int(lens.sum())) - np.repeat(np.cumsum(lens) - lens, lens)
+    return Repeats(
+        run,
+        windows.unit[dup_w],
+        windows.unit[src_w],
+        np.repeat(windows.start[dup_w], lens) + within,
+        np.repeat(windows.start[src_w], lens) + within,
+    )
+
+
+@dataclass(frozen=True)
 class Batch:
     """One model call: windows (by id) padded to a common length."""
 
@@ -285,11 +338,15 @@ def iter_batches(
     pad_id: int,
     token_budget: int,
     batch_size: int,
+    run: np.ndarray | None = None,
 ) -> Iterator[Batch]:
-    """Length-sorted batches of at most ``batch_size`` windows and ``token_budget`` padded tokens."""
+    """Length-sorted batches of at most ``batch_size`` windows and ``token_budget`` padded tokens
+    (of the windows where ``run`` is set; all when None)."""
     n_special = len(prefix) + len(suffix)
     total_len = windows.length + n_special
     order = np.argsort(-total_len, kind="stable")
+    if run is not None:
+        order = order[run[order]]
     i = 0
     k = len(order)
     pre = np.asarray(prefix, dtype=np.int64)

@@ -25,6 +25,7 @@ from nlu_lite.batching import (
     Batch,
     Pieces,
     Windows,
+    find_repeats,
     iter_batches,
     plan_windows,
     segments_agree,
@@ -307,8 +308,10 @@ class Encoder:
                 or (targets is None and pooling in ("cls", "pooler") and self.cls_index >= 0)
             ),
         )
+        # a window that repeats an earlier one (the same text again) is not run: it takes its results
+        repeats = find_repeats(pieces, windows, None if targets is None else targets >= 0)
         batches: Iterable[Batch] = iter_batches(
-            pieces, windows, self.prefix, self.suffix, self.pad_id, budget, opts.batch_size
+            pieces, windows, self.prefix, self.suffix, self.pad_id, budget, opts.batch_size, repeats.run
         )
         trim = _Trimmer()
         with torch.inference_mode():
@@ -317,8 +320,14 @@ class Encoder:
                 if progress is not None:
                     progress(owned)
                 trim(n)
+        if progress is not None and len(repeats.piece):
+            progress(len(repeats.piece))
         module = self.head if head and layer_ids == [self.n_layers] else None
         pooled, has = step.pooler.result(normalize, module) if step.pooler is not None else (None, None)
+        if step.rows is not None and targets is not None:
+            repeats.fill_rows(step.rows, targets)
+        if pooled is not None and has is not None:
+            repeats.fill_units(pooled, has)
         return Encoded(pieces, windows, step.rows, pooled, has)
 
     def _budget(self, opts: RunOptions) -> int:

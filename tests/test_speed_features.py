@@ -35,6 +35,50 @@ def test_speed_dtype_and_device_checks(use_tiny):
         nlu_lite.Pipeline([auto.encoders[0].components], dtype="int8")
 
 
+def _vectors(df: pd.DataFrame) -> np.ndarray:
+    dim = next(len(v) for v in df[COL] if v is not None)
+    return np.stack([np.full(dim, np.nan, np.float32) if v is None else v for v in df[COL]])
+
+
+@pytest.mark.parametrize("level", ["token", "sub_token", "sentence", "document"])
+@pytest.mark.parametrize("word_pooling", ["first", "mean"])
+def test_speed_repeated_texts_run_once(tiny, monkeypatch, level, word_pooling):
+    """A text that comes again (a whole window: the same pieces) is not run again; its rows get the
+    vectors the model gives it, as if it had been run."""
+    from nlu_lite import encoder
+    from nlu_lite.batching import Repeats
+
+    long = " ".join(["tokenization"] * 20)  # several windows: always run
+    texts = ["I love NLP. Yes.", "Other text.", "I love NLP. Yes.", "", long, "Yes.", long, "I love NLP. Yes."]
+    runner = tiny.encoders[0].runner
+    seen: list[int] = []
+
+    def counting(method):
+        def run(ids, *args, **kwargs):
+            seen.append(int(ids.shape[0]))
+            return method(ids, *args, **kwargs)
+
+        return run
+
+    monkeypatch.setattr(runner, "forward", counting(runner.forward))
+    monkeypatch.setattr(runner, "forward_selected", counting(runner.forward_selected))
+    deduped = tiny.predict(texts, output_level=level, word_pooling=word_pooling, positions=True)
+    once = sum(seen)
+    seen.clear()
+
+    def no_repeats(pieces, windows, wanted):
+        none = np.zeros(0, dtype=np.int64)
+        return Repeats(np.ones(len(windows), dtype=bool), none, none, none, none)
+
+    monkeypatch.setattr(encoder, "find_repeats", no_repeats)
+    every = tiny.predict(texts, output_level=level, word_pooling=word_pooling, positions=True)
+    pd.testing.assert_frame_equal(deduped.drop(columns=COL), every.drop(columns=COL))
+    np.testing.assert_allclose(_vectors(deduped), _vectors(every), atol=1e-5, equal_nan=True)
+    # whole inputs: "I love NLP. Yes." twice again; sentences: "I love NLP." twice, "Yes." three times
+    repeated = 5 if level == "sentence" else 2
+    assert sum(seen) - once == repeated
+
+
 def test_speed_predict_iter_chunks(tiny):
     series = pd.Series([f"text {i}" for i in range(25)], index=[f"r{i}" for i in range(25)])
     chunks = list(tiny.predict_iter(series, chunk_rows=10))
