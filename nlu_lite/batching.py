@@ -277,15 +277,17 @@ class Repeats:
     piece: np.ndarray  # (Q,) pieces of the repeating units
     source_piece: np.ndarray  # (Q,) the piece each takes its state from
 
-    def fill_rows(self, rows: np.ndarray, targets: np.ndarray) -> None:
-        """Copy into ``rows`` the states the repeating pieces' targets would have received."""
-        wanted = targets[self.piece] >= 0
-        rows[targets[self.piece[wanted]]] = rows[targets[self.source_piece[wanted]]]
-
-    def fill_units(self, pooled: np.ndarray, has: np.ndarray) -> None:
-        """Copy into the per-unit results the repeated units' own."""
-        pooled[self.unit] = pooled[self.source_unit]
-        has[self.unit] = has[self.source_unit]
+    def fill(
+        self, rows: np.ndarray | None, targets: np.ndarray | None, pooled: np.ndarray | None, has: np.ndarray | None
+    ) -> None:
+        """Give the repeating pieces' targets in ``rows``, and the repeating units in ``pooled`` /
+        ``has``, what their sources got (each where there is one)."""
+        if rows is not None and targets is not None:
+            wanted = targets[self.piece] >= 0
+            rows[targets[self.piece[wanted]]] = rows[targets[self.source_piece[wanted]]]
+        if pooled is not None and has is not None:
+            pooled[self.unit] = pooled[self.source_unit]
+            has[self.unit] = has[self.source_unit]
 
 
 def find_repeats(pieces: Pieces, windows: Windows, wanted: np.ndarray | None) -> Repeats:
@@ -293,14 +295,19 @@ def find_repeats(pieces: Pieces, windows: Windows, wanted: np.ndarray | None) ->
     which pieces' states are kept (None: all, as pooling keeps them)."""
     counts = np.diff(pieces.unit_start)
     whole = np.flatnonzero(windows.length == counts[windows.unit])  # the window is its unit
-    first_of: dict[bytes, int] = {}
+    first_of: dict[int, int] = {}  # a hash of the window's pieces → the first window with it
     dup: list[int] = []
     src: list[int] = []
     ids = pieces.ids
-    for w, b, n in zip(whole.tolist(), windows.start[whole].tolist(), windows.length[whole].tolist(), strict=True):
-        key = ids[b : b + n].tobytes() + (wanted[b : b + n].tobytes() if wanted is not None else b"")
-        first = first_of.setdefault(key, w)
-        if first != w:
+    keep = wanted if wanted is not None else np.ones(len(ids), dtype=bool)
+    starts = windows.start
+    for w, b, n in zip(whole.tolist(), starts[whole].tolist(), windows.length[whole].tolist(), strict=True):
+        first = first_of.setdefault(hash((ids[b : b + n].tobytes(), keep[b : b + n].tobytes())), w)
+        if first == w:
+            continue
+        f = int(starts[first])  # the same hash: the same pieces, checked (a collision is run)
+        same = int(windows.length[first]) == n and np.array_equal(ids[b : b + n], ids[f : f + n])
+        if same and np.array_equal(keep[b : b + n], keep[f : f + n]):
             dup.append(w)
             src.append(first)
     run = np.ones(len(windows), dtype=bool)

@@ -324,10 +324,7 @@ class Encoder:
             progress(len(repeats.piece))
         module = self.head if head and layer_ids == [self.n_layers] else None
         pooled, has = step.pooler.result(normalize, module) if step.pooler is not None else (None, None)
-        if step.rows is not None and targets is not None:
-            repeats.fill_rows(step.rows, targets)
-        if pooled is not None and has is not None:
-            repeats.fill_units(pooled, has)
+        repeats.fill(step.rows, targets, pooled, has)
         return Encoded(pieces, windows, step.rows, pooled, has)
 
     def _budget(self, opts: RunOptions) -> int:

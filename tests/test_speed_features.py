@@ -79,6 +79,26 @@ def test_speed_repeated_texts_run_once(tiny, monkeypatch, level, word_pooling):
     assert sum(seen) - once == repeated
 
 
+def test_speed_repeats_are_checked_piece_by_piece(tiny, monkeypatch):
+    """Windows are matched by a hash of their pieces, then compared: with every hash the same (all
+    collide with the first window), only true repeats of it are left out; the rest run."""
+    from nlu_lite import batching
+
+    enc = tiny.encoders[0]
+    pieces = enc.tokenize(["a b", "c d e", "a b", "a b c", "c d e", "", "a b"], spans=False)
+    windows = enc.windows(pieces, 0.25)
+    monkeypatch.setattr(batching, "hash", lambda key: 0, raising=False)
+    found = batching.find_repeats(pieces, windows, None)
+    assert found.unit.tolist() == [2, 6] and found.source_unit.tolist() == [0, 0]
+    assert found.run.tolist() == [True, True, False, True, True, False]  # unit 5 is empty: no window
+    assert np.array_equal(pieces.ids[found.piece], pieces.ids[found.source_piece])
+    wanted = np.ones(len(pieces.ids), dtype=bool)
+    wanted[pieces.unit_start[6]] = False  # the last "a b" keeps other pieces: it is run
+    assert batching.find_repeats(pieces, windows, wanted).unit.tolist() == [2]
+    monkeypatch.undo()
+    assert batching.find_repeats(pieces, windows, None).unit.tolist() == [2, 4, 6]
+
+
 def test_speed_predict_iter_chunks(tiny):
     series = pd.Series([f"text {i}" for i in range(25)], index=[f"r{i}" for i in range(25)])
     chunks = list(tiny.predict_iter(series, chunk_rows=10))
