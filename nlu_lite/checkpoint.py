@@ -23,6 +23,7 @@ import logging
 import os
 import pickle
 import shutil
+import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,7 +52,10 @@ def fingerprint(part: Any) -> str:
     try:
         digest.update(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
     except TypeError:  # cells pandas cannot hash (lists, dicts): their pickled bytes
-        digest.update(pickle.dumps(frame, protocol=4))
+        try:
+            digest.update(pickle.dumps(frame, protocol=4))
+        except Exception:  # cells that cannot be pickled either: a key no later run matches (run again)
+            return uuid.uuid4().hex[:20]
     return digest.hexdigest()[:20]
 
 

@@ -145,6 +145,28 @@ def test_integrity_parquet_chunks_follow_the_input_model_and_options(tiny, tmp_p
     assert pd.read_parquet(target)["document"].tolist() == texts
 
 
+def test_integrity_parquet_chunk_fingerprint_sees_values_labels_names_and_types():
+    from nlu_lite.checkpoint import fingerprint
+
+    a = pd.DataFrame({"text": ["x", "y"], "n": [1, 2]})
+    assert fingerprint(a) == fingerprint(a.copy())
+    for other in (
+        a.assign(n=[1, 3]),
+        a.set_axis([5, 6]),
+        a.rename(columns={"n": "m"}),
+        a.astype({"n": "int32"}),
+        a.rename_axis("id"),
+        a["text"],
+    ):
+        assert fingerprint(other) != fingerprint(a)
+    lists = pd.DataFrame({"text": ["x"], "l": [[1, 2]]})  # cells pandas cannot hash
+    assert fingerprint(lists) == fingerprint(lists.copy())
+    assert fingerprint(lists) != fingerprint(pd.DataFrame({"text": ["x"], "l": [[1, 3]]}))
+    unpicklable = pd.DataFrame({"text": ["x"], "l": [[lambda: 1]]})  # never matches: run again
+    assert fingerprint(unpicklable) != fingerprint(unpicklable)
+    assert fingerprint("abc") != fingerprint("abd") and fingerprint("abc") == fingerprint("abc")
+
+
 def test_integrity_parquet_chunk_folder_that_is_not_ours_is_left_alone(tiny, tmp_path):
     pytest.importorskip("pyarrow")
     target = tmp_path / "out.parquet"
