@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import random
 import shutil
 import sys
 import tempfile
@@ -293,6 +294,10 @@ def int8_attempts(model, model_dir: str | None, tmp: Path) -> Iterator[tuple[str
     yield from _ctranslate2(model_dir, tmp, "int8")
 
 
+# seconds before each timed call of side_by_side: longer than the threads of the engine before spin on
+SPIN_PAUSE = 0.05
+
+
 def side_by_side(
     model,
     model_dir: str | None,
@@ -309,9 +314,17 @@ def side_by_side(
     (a shared VM's timings drift by 10-20 % over minutes) then falls on every contender alike
     instead of on whichever ran during it.  ``also``: more whole passes (label → callable, e.g.
     nlu_lite's predict on the texts of ``data``) timed in the same rounds; their rows have
-    ``cos`` None."""
+    ``cos`` None.
+
+    Then the engines are timed ``repeats`` passes more, paired per batch: every batch runs under
+    each engine in turn, in a random order each time, and each engine's times are summed
+    (``paired_rate``).  Two engines then meet the same slow spells within milliseconds, which
+    orders them even where whole passes, seconds apart, cannot.  Every timed call waits
+    SPIN_PAUSE first: the thread pools of torch, CTranslate2 (GNU OpenMP) and ONNX Runtime spin on
+    for a moment after their work, which would slow whoever runs next on two cores."""
     rows: list[dict] = []
     passes: list[tuple[dict, Callable[[], object]]] = []
+    engines: list[tuple[dict, Run]] = []
     with tempfile.TemporaryDirectory() as tmp:
         ref = None
         for label, run, note in contenders(model, Path(tmp), model_dir, quick):
@@ -322,6 +335,7 @@ def side_by_side(
             rows.append(row)
             if row["first_call_s"] is not None and run is not None:
                 passes.append((row, lambda run=run: whole_pass(run, data)))
+                engines.append((row, run))
         for label, fn in (also or {}).items():
             row = {"contender": label, "note": "", "rate": None, "cos": None, "first_call_s": None}
             t0 = time.perf_counter()
@@ -333,11 +347,23 @@ def side_by_side(
         for round_ in range(repeats):
             for k in range(len(passes)):
                 i = (k + round_) % len(passes)
+                time.sleep(SPIN_PAUSE)
                 t0 = time.perf_counter()
                 passes[i][1]()
                 best[i] = min(best[i], time.perf_counter() - t0)
         for (row, _), seconds in zip(passes, best, strict=True):
             row["rate"] = pieces / seconds
+        paired = [0.0] * len(engines)
+        shuffle = random.Random(0)
+        for _ in range(repeats):
+            for batch in data:
+                for i in shuffle.sample(range(len(engines)), len(engines)):
+                    time.sleep(SPIN_PAUSE)
+                    t0 = time.perf_counter()
+                    engines[i][1](*batch)
+                    paired[i] += time.perf_counter() - t0
+        for (row, _), seconds in zip(engines, paired, strict=True):
+            row["paired_rate"] = pieces * repeats / seconds
     return rows
 
 

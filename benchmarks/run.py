@@ -52,7 +52,9 @@ CEILING_NOTE = (
     "nlu_lite's whole predict (tokenization and DataFrame included) with X's bare forward. The engines "
     "and that predict are timed in turns (each round runs every one once, in a rotating order; the best "
     "round of each is kept), so a slow spell of the machine falls on all of them alike; the other rows "
-    "are timed one after another."
+    "are timed one after another. 'Paired per batch' then runs every batch under each engine in turn (a "
+    "random order each time, three passes) and sums each engine's times: its ratio to eager is the "
+    "sharpest comparison of two engines here."
 )
 
 
@@ -423,16 +425,22 @@ def engine_rows(label, model, model_dir, fwd, predict, ceiling, repeats, say) ->
         model, model_dir, fwd.batches, fwd.pieces, repeats, quick=repeats == 1, also={PREDICT_ROW: predict}
     )
     mine = next(r for r in rows if r["contender"] == PREDICT_ROW)
+    eager = rows[0].get("paired_rate")  # torch eager comes first
     for r in rows:
         if r is mine:
             continue
         if r["rate"] is None:
             say(f"| {label} | forward: {r['contender']} | {r['note']} | | |")
             continue
+        paired = (
+            f", paired per batch {r['paired_rate']:,.0f} = {r['paired_rate'] / eager:.2f}x eager"
+            if r.get("paired_rate") and eager
+            else ""
+        )
         say(
             f"| {label} | forward: {r['contender']} | {r['rate']:,.0f} | | predict token / this = "
             f"{mine['rate'] / r['rate']:.2f}, this/ceiling = {r['rate'] / ceiling:.2f}, min cosine to "
-            f"eager {r['cos']:.6f}, first call {r['first_call_s']:.1f} s |"
+            f"eager {r['cos']:.6f}, first call {r['first_call_s']:.1f} s{paired} |"
         )
     others = [r for r in rows if r["rate"] and not r["contender"].startswith("nlu_lite")]
     best = max(others, key=lambda r: r["rate"])
@@ -624,7 +632,8 @@ def main(argv: list[str] | None = None) -> int:
             f"Machine: {machine}.",
             "",
             "Produced by `python benchmarks/run.py` (one process, one corpus of "
-            f"{len(texts):,} distinct sentences from CPython's reference manual, {len(docs)} documents of ~5,000 words). "
+            f"{len(texts):,} distinct sentences from CPython's reference manual, {len(docs)} documents of "
+            "~5,000 words). "
             "Rates are the corpus's word pieces per second (specials and padding not counted); each time is the "
             "best of three runs, for every contender (the feature-extraction pipeline is built and warmed first, "
             "as nlu_lite's pipeline is). The random-weight models are loaded by path from folders saved with "
