@@ -293,6 +293,10 @@ class Repeats:
 def find_repeats(pieces: Pieces, windows: Windows, wanted: np.ndarray | None) -> Repeats:
     """The windows of ``windows`` that repeat an earlier one (see :class:`Repeats`); ``wanted``:
     which pieces' states are kept (None: all, as pooling keeps them)."""
+    run = np.ones(len(windows), dtype=bool)
+    if len(windows) < 2:  # nothing to repeat (a lone sentence: no more work than this)
+        none = np.zeros(0, dtype=np.int64)
+        return Repeats(run, none, none, none, none)
     counts = np.diff(pieces.unit_start)
     whole = np.flatnonzero(windows.length == counts[windows.unit])  # the window is its unit
     first_of: dict[int, int] = {}  # a hash of the window's pieces → the first window with it
@@ -310,7 +314,6 @@ def find_repeats(pieces: Pieces, windows: Windows, wanted: np.ndarray | None) ->
         if same and np.array_equal(keep[b : b + n], keep[f : f + n]):
             dup.append(w)
             src.append(first)
-    run = np.ones(len(windows), dtype=bool)
     dup_w = np.asarray(dup, dtype=np.int64)
     src_w = np.asarray(src, dtype=np.int64)
     run[dup_w] = False

@@ -28,12 +28,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nlu_lite.errors import InvalidOptionError
-from nlu_lite.output import TableSchema, atomic_path, file_target, prepare_for_files, to_arrow
+from nlu_lite.output import (
+    ParquetStream,
+    TableSchema,
+    atomic_path,
+    file_target,
+    prepare_for_files,
+    require_pyarrow,
+    to_arrow,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
 
-log = logging.getLogger("nlu_lite")
+logger = logging.getLogger("nlu_lite")
 
 JOB = "job.json"
 
@@ -76,6 +84,7 @@ class ParquetChunks:
         return self.folder / f"{k:07d}-{key}.arrow"
 
     def __enter__(self) -> ParquetChunks:
+        require_pyarrow()  # before anything is written
         folder = self.folder
         foreign = folder.exists() and not (folder / JOB).is_file()
         if foreign and (not folder.is_dir() or any(folder.iterdir())):
@@ -90,10 +99,10 @@ class ParquetChunks:
             except (OSError, ValueError):
                 same = False
             if not same:
-                log.info("%s holds the chunks of another job (models, options or input): starting over", folder)
+                logger.info("%s holds the chunks of another job (models, options or input): starting over", folder)
                 shutil.rmtree(folder)
-        if not folder.exists():
-            folder.mkdir()
+        if not (folder / JOB).is_file():  # a new folder (or an empty one left there)
+            folder.mkdir(exist_ok=True)
             with atomic_path(folder / JOB) as tmp:
                 tmp.write_text(json.dumps(self.job, indent=1, sort_keys=True))
         for stray in folder.glob(".*.part"):  # temporaries of a chunk cut off mid-write
@@ -127,32 +136,18 @@ class ParquetChunks:
     def finish(self) -> int:
         """Join the chunks into the target; returns its rows.  No chunk (no input): the target is
         left as it was."""
-        import pyarrow.parquet as pq
-
-        rows = 0
-        if self.parts:
-            schema = TableSchema(self.path)
-            with atomic_path(self.path) as tmp:
-                writer = None
-                try:
-                    for part in self.parts:
-                        table = schema.fit(_read(part))
-                        if writer is None:
-                            writer = pq.ParquetWriter(tmp, schema.schema)
-                        writer.write_table(table)
-                        rows += table.num_rows
-                finally:
-                    if writer is not None:
-                        writer.close()
+        with ParquetStream(self.path) as stream:
+            for part in self.parts:
+                stream.write_table(_read(part))
         shutil.rmtree(self.folder)
-        return rows
+        return stream.rows
 
     def __exit__(self, exc_type: Any, *exc: Any) -> None:
         if exc_type is None or not self.folder.is_dir():
             return
         kept = len(list(self.folder.glob("*.arrow")))
         if kept:
-            log.warning(
+            logger.warning(
                 "%d finished chunk(s) kept in %s: the same call continues from them (delete the folder to drop them)",
                 kept,
                 self.folder,

@@ -33,6 +33,8 @@ def read_lines(stream: BinaryIO, source: str) -> Iterator[str]:
     """One text per line, as ``predict_iter`` reads a text file: lines end at ``\n`` (or
     ``\r\n``) only, so a form feed, U+2028 or U+0085 inside a line stays in it and line k is row
     k.  Read lazily, a line at a time."""
+    from nlu_lite.inputs import strip_line_end  # (pandas: not at the command line's start)
+
     for number, raw in enumerate(stream, start=1):  # a binary stream splits at b"\n" only
         try:
             line = raw.decode("utf-8")
@@ -41,9 +43,7 @@ def read_lines(stream: BinaryIO, source: str) -> Iterator[str]:
                 f"{source} is not UTF-8 text (line {number}: byte {exc.start} of it is "
                 f"{raw[exc.start : exc.start + 1]!r}). Convert it first, e.g. iconv -f latin1 -t utf-8."
             ) from None
-        if line.endswith("\n"):
-            line = line[:-2] if line.endswith("\r\n") else line[:-1]
-        yield line
+        yield strip_line_end(line)
 
 
 def split_lines(data: bytes, source: str) -> list[str]:

@@ -141,15 +141,15 @@ def chunks(data: Any, chunk_rows: int) -> Iterator[Any]:
     iterator = iter(data)
     start = 0
     while True:
-        values = [_line(v) for v in itertools.islice(iterator, chunk_rows)]
+        values = [strip_line_end(v) for v in itertools.islice(iterator, chunk_rows)]
         if not values:
             return
         yield pd.Series(values, index=pd.RangeIndex(start, start + len(values)), dtype=object)
         start += len(values)
 
 
-def _line(value: Any) -> Any:
-    """A line read from a file without its line end (``\n`` or ``\r\n``), as the CLI reads one."""
+def strip_line_end(value: Any) -> Any:
+    """A line read from a file without its line end (``\n`` or ``\r\n``); other values as they are."""
     if isinstance(value, str) and value.endswith("\n"):
         return value[:-2] if value.endswith("\r\n") else value[:-1]
     return value

@@ -161,14 +161,20 @@ def vector_columns(df: pd.DataFrame) -> list[str]:
     return [c for c in df.columns if isinstance(c, str) and c.endswith("_embeddings")]
 
 
-def to_arrow(df: pd.DataFrame) -> Any:
-    """``df`` as a pyarrow Table: the index becomes a column, vectors become list<float32>."""
+def require_pyarrow() -> Any:
+    """pyarrow, or an error saying how to install it."""
     try:
-        import pyarrow as pa
+        import pyarrow
     except ImportError:
         raise InvalidOptionError(
             "out", "parquet", "pip install pyarrow (or nlu_lite[parquet]) for parquet output"
         ) from None
+    return pyarrow
+
+
+def to_arrow(df: pd.DataFrame) -> Any:
+    """``df`` as a pyarrow Table: the index becomes a column, vectors become list<float32>."""
+    pa = require_pyarrow()
     frame = df.reset_index()
     arrays = {}
     vecs = set(vector_columns(frame))
@@ -281,9 +287,9 @@ class TableSchema:
     no value yet is declared as nullable strings), each later one is cast to it or refused with an
     :class:`InvalidInputError` naming the column.  ``path`` is named in the messages."""
 
-    def __init__(self, path: Path, schema: Any = None) -> None:
+    def __init__(self, path: Path) -> None:
         self.path = path
-        self.schema = schema
+        self.schema: Any = None
 
     def fit(self, table: Any) -> Any:
         """``table`` in the file's schema (the first table fixes it)."""

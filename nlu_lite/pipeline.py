@@ -366,11 +366,8 @@ class Pipeline:
         models = []
         for e in self.encoders:
             folder = e.components.folder
-            files = (
-                [[p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in sorted(folder.iterdir()) if p.is_file()]
-                if folder is not None and folder.is_dir()
-                else []
-            )
+            found = sorted(p for p in folder.iterdir() if p.is_file()) if folder is not None and folder.is_dir() else []
+            files = [[p.name, st.st_size, st.st_mtime_ns] for p, st in ((p, p.stat()) for p in found)]
             models.append(
                 {
                     "spelling": e.entry.spelling,

@@ -178,6 +178,33 @@ def test_integrity_parquet_chunk_folder_that_is_not_ours_is_left_alone(tiny, tmp
     assert [p.name for p in folder.iterdir()] == ["mine.txt"] and not target.exists()
 
 
+def test_integrity_parquet_empty_chunk_folder_is_taken_and_resumable(tiny, tmp_path):
+    """An empty chunk folder (left by hand, or by a crash before anything was written) is used,
+    with its job recorded, so that an interruption there still continues."""
+    pytest.importorskip("pyarrow")
+    target = tmp_path / "out.parquet"
+    target.with_name(".out.parquet.chunks").mkdir()
+    with pytest.raises(KeyboardInterrupt):
+        tiny.predict_to_parquet(_lines(30, 12, KeyboardInterrupt), target, chunk_rows=5, progress=False)
+    assert _chunks_kept(target) == [0, 1]
+    predicted: list[int] = []
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(type(tiny), "predict", _counting(type(tiny).predict, predicted))
+        tiny.predict_to_parquet(_lines(30), target, chunk_rows=5, progress=False)
+    assert predicted == [5] * 4 and _leftovers(tmp_path) == []
+
+
+def test_integrity_parquet_without_pyarrow_says_what_to_install(tiny, tmp_path, monkeypatch):
+    from nlu_lite.errors import InvalidOptionError
+
+    for name in [m for m in sys.modules if m == "pyarrow" or m.startswith("pyarrow.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # import pyarrow fails
+    with pytest.raises(InvalidOptionError, match="pip install pyarrow"):
+        tiny.predict_to_parquet(["a b"], tmp_path / "out.parquet", progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_integrity_parquet_job_names_the_models_files(tiny, tmp_path):
     """A model saved again into the same folder (other files, or the same names rewritten) is
     another job: its chunks are not reused."""
