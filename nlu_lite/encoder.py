@@ -316,10 +316,11 @@ class Encoder:
         trim = _Trimmer()
         with torch.inference_mode():
             for n, batch in enumerate(batches, start=1):
+                if n > 1:  # after the batch before, once another comes: a lone batch never reads /proc
+                    trim(n - 1)
                 owned = self._run_batch(batch, step)
                 if progress is not None:
                     progress(owned)
-                trim(n)
         if progress is not None and len(repeats.piece):
             progress(len(repeats.piece))
         module = self.head if head and layer_ids == [self.n_layers] else None

@@ -129,3 +129,19 @@ def test_memory_pooled_levels_keep_only_piece_ids(minilm, monkeypatch):
     )
     minilm.predict(text, output_level="token")
     assert seen[-1].spans and len(seen[-1].begin) == len(seen[-1].ids)
+
+
+def test_memory_a_lone_batch_never_reads_the_resident_size(tiny, monkeypatch):
+    """The growth check runs after a batch only once another batch comes: a single sentence (one
+    batch) costs no /proc read; n batches read it n - 1 times."""
+    reads = []
+    real = encoder._Trimmer._resident
+    monkeypatch.setattr(encoder._Trimmer, "_resident", lambda self: reads.append(1) or real(self))
+    tiny.predict("I love NLP", progress=False)
+    assert reads == []
+    texts = [f"sentence number {k} is here" for k in range(12)]
+    batches = []
+    enc = tiny.encoders[0]
+    monkeypatch.setattr(enc, "_run_batch", lambda batch, step, run=enc._run_batch: batches.append(1) or run(batch, step))
+    tiny.predict(texts, token_budget=16, progress=False)
+    assert len(batches) > 2 and len(reads) == len(batches) - 1
