@@ -54,6 +54,8 @@ def fingerprint(part: Any) -> str:
     if isinstance(part, str):
         digest.update(b"str\0" + part.encode("utf-8", "surrogatepass"))
         return digest.hexdigest()[:20]
+    if not isinstance(part, (pd.Series, pd.DataFrame)):  # a lone value (None), or what predict() refuses
+        return uuid.uuid4().hex[:20]
     frame = part.to_frame() if isinstance(part, pd.Series) else part
     digest.update(repr([(str(c), str(t)) for c, t in frame.dtypes.items()]).encode())
     digest.update(repr(list(frame.index.names)).encode())

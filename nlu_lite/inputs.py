@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Hashable, Iterable, Iterator
+from collections.abc import Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -120,13 +120,32 @@ def read_inputs(
     )
 
 
-def chunks(data: Any, chunk_rows: int) -> Iterator[Any]:
+def is_dask(data: Any) -> bool:
+    """A dask collection (DataFrame or Series)."""
+    module = type(data).__module__
+    return module.startswith("dask.") or module.startswith("dask_expr")
+
+
+def is_spark(data: Any) -> bool:
+    """A Spark DataFrame."""
+    module = type(data).__module__
+    return module.startswith("pyspark.sql") and type(data).__name__ == "DataFrame"
+
+
+def chunks(data: Any, chunk_rows: int, index_column: str | None = None) -> Iterator[Any]:
     """``data`` (anything predict() takes, or any iterable of strings) in pieces of ``chunk_rows``
     input rows: slices of a pandas object (their own labels), a list, tuple or array as a Series
     labelled by position, a plain iterable (a generator, an open text file: one text per line
-    without its line end) read lazily into Series labelled by running position; a string whole."""
+    without its line end) read lazily into Series labelled by running position; a string whole.
+
+    A dask collection comes one partition at a time (computed where its scheduler runs it), cut
+    into slices with the partition's labels.  A Spark DataFrame streams to this process one
+    partition at a time (``toLocalIterator``) as pandas DataFrames of its columns, labelled by
+    running position, or by the column ``index_column`` names (Spark has no index)."""
     if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
         raise InvalidOptionError("chunk_rows", chunk_rows, "a positive int")
+    if index_column is not None and not is_spark(data):
+        raise InvalidOptionError("index_column", index_column, "None: it names the index of Spark input only")
     if isinstance(data, (pd.DataFrame, pd.Series, np.ndarray, list, tuple)):
         for start in range(0, len(data), chunk_rows):
             if isinstance(data, (pd.DataFrame, pd.Series)):
@@ -138,6 +157,16 @@ def chunks(data: Any, chunk_rows: int) -> Iterator[Any]:
     if isinstance(data, str):
         yield data
         return
+    if is_dask(data):  # iterating a dask DataFrame would give its column names
+        for k in range(data.npartitions):
+            yield from chunks(data.partitions[k].compute(), chunk_rows)
+        return
+    if is_spark(data):
+        yield from _spark_chunks(data, chunk_rows, index_column)
+        return
+    if isinstance(data, Mapping) or not isinstance(data, Iterable):  # e.g. a dict: its keys are no texts
+        yield data  # whole: predict() says what it takes
+        return
     iterator = iter(data)
     start = 0
     while True:
@@ -146,6 +175,25 @@ def chunks(data: Any, chunk_rows: int) -> Iterator[Any]:
             return
         yield pd.Series(values, index=pd.RangeIndex(start, start + len(values)), dtype=object)
         start += len(values)
+
+
+def _spark_chunks(sdf: Any, chunk_rows: int, index_column: str | None) -> Iterator[pd.DataFrame]:
+    columns = list(sdf.columns)
+    if index_column is not None and index_column not in columns:
+        raise InvalidOptionError("index_column", index_column, f"one of the columns {columns}")
+    rows = sdf.toLocalIterator(prefetchPartitions=False)
+    start = 0
+    while True:
+        records = [tuple(r) for r in itertools.islice(rows, chunk_rows)]
+        if not records:
+            return
+        part = pd.DataFrame.from_records(records, columns=columns)
+        if index_column is None:
+            part.index = pd.RangeIndex(start, start + len(records))
+        else:
+            part = part.set_index(index_column)
+        yield part
+        start += len(records)
 
 
 def strip_line_end(value: Any) -> Any:

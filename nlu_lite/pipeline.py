@@ -24,7 +24,7 @@ from nlu_lite.conventions import nlu5_frame, nlu5_parts, object_column, token_ma
 from nlu_lite.devices import pick_device, pick_dtype, pick_engine
 from nlu_lite.encoder import Encoder
 from nlu_lite.errors import InvalidOptionError
-from nlu_lite.inputs import Inputs, chunks, read_inputs
+from nlu_lite.inputs import Inputs, chunks, is_dask, is_spark, read_inputs
 from nlu_lite.levels import LEVELS, build_level, check_sentence_head, plan_units
 from nlu_lite.options import (
     DEFAULT_BATCH_SIZE,
@@ -207,7 +207,9 @@ class Pipeline:
             None if output_path is None else os.fspath(output_path), drop_irrelevant_cols, get_embeddings,
             return_spark_df, partition, convention, tokenizer,
         )  # fmt: skip
-        if scale.is_dask(data) or scale.is_spark(data):
+        if index_column is not None and not is_spark(data):
+            raise InvalidOptionError("index_column", index_column, "None: it names the index of Spark input only")
+        if is_dask(data) or is_spark(data):
             return scale.predict_distributed(self, data, options, index_column)
         return finish(self._predict(data, options), options)
 
@@ -322,9 +324,13 @@ class Pipeline:
         text file: one text per line, without its ``\n`` or ``\r\n``), so a corpus larger than
         memory streams through; rows of a plain iterable are labelled by their running position.
         Open a file with ``newline='\n'`` to end lines at ``\n`` only, as the command line does
-        (Python's default also ends them at a lone ``\r``).  Options are predict()'s.
+        (Python's default also ends them at a lone ``\r``).  A dask collection comes a partition at
+        a time, a Spark DataFrame streams to this process a partition at a time (its rows labelled
+        by running position, or by ``index_column``).  Options are predict()'s, less
+        ``output_path`` and ``return_spark_df``, which would act on each chunk alone.
         """
-        for part in chunks(data, chunk_rows):
+        index_column = _streamed(options, "predict_iter")
+        for part in chunks(data, chunk_rows, index_column):
             yield self.predict(part, **options)
 
     def predict_to_parquet(
@@ -337,22 +343,26 @@ class Pipeline:
         An interrupted run (an error, Ctrl-C, a full disk) keeps its finished chunks in a hidden
         folder beside ``path`` (``.NAME.chunks``) and leaves ``path`` as it was; the same call again
         continues from them, recomputing any chunk whose input, model or options changed.  The
-        file appears, whole, when every chunk is done (see nlu_lite.checkpoint).
+        file appears, whole, when every chunk is done (see nlu_lite.checkpoint).  ``data`` is what
+        predict_iter() takes: a dask or Spark DataFrame streams into the one file a partition at a
+        time.
         """
         from nlu_lite._version import __version__
         from nlu_lite.checkpoint import ParquetChunks, fingerprint
 
         if options.get("embedding_format", "array") != "array":
             raise InvalidOptionError("embedding_format", options["embedding_format"], "'array' for parquet output")
+        index_column = _streamed(options, "predict_to_parquet")
         job = {
             "nlu_lite": __version__,
             "models": self._identity(),
             "dtype": self.dtype,
             "chunk_rows": chunk_rows,
             "options": {k: v for k, v in sorted(options.items()) if k != "progress"},
+            "index_column": index_column,
         }
         with ParquetChunks(path, job) as out:
-            for k, part in enumerate(chunks(data, chunk_rows)):
+            for k, part in enumerate(chunks(data, chunk_rows, index_column)):
                 key = fingerprint(part)
                 if not out.done(k, key):
                     out.write(k, key, self.predict(part, **options))
@@ -423,6 +433,23 @@ class Pipeline:
                 "python": platform.python_version(),
             },
         }
+
+
+def _streamed(options: dict[str, Any], call: str) -> str | None:
+    """The options of a chunked call (predict_iter, predict_to_parquet) checked: ``output_path`` and
+    ``return_spark_df`` would act on each chunk alone (each chunk overwriting the file), so they
+    are refused.  Takes out and returns ``index_column``, which chunks() applies to Spark input."""
+    if options.get("output_path") is not None:
+        raise InvalidOptionError(
+            "output_path",
+            options["output_path"],
+            f"None in {call}: each chunk would overwrite it (write with predict_to_parquet)",
+        )
+    if options.get("return_spark_df"):
+        raise InvalidOptionError(
+            "return_spark_df", options["return_spark_df"], f"False in {call}, which gives pandas chunks"
+        )
+    return options.pop("index_column", None)
 
 
 def _refuse_parser(parser_output: bool, parser_config: Any) -> None:

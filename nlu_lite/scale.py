@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nlu_lite.errors import InvalidOptionError
+from nlu_lite.inputs import is_dask
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -57,16 +58,6 @@ def keep_built(key: tuple[Any, ...], pipe: Pipeline) -> None:
 def loads() -> int:
     """How many pipelines this process has built from recipes (for tests and monitoring)."""
     return sum(_loads.values())
-
-
-def is_dask(data: Any) -> bool:
-    module = type(data).__module__
-    return module.startswith("dask.") or module.startswith("dask_expr")
-
-
-def is_spark(data: Any) -> bool:
-    module = type(data).__module__
-    return module.startswith("pyspark.sql") and type(data).__name__ == "DataFrame"
 
 
 # ---------------------------------------------------------------- Dask

@@ -194,6 +194,22 @@ def test_integrity_parquet_empty_chunk_folder_is_taken_and_resumable(tiny, tmp_p
     assert predicted == [5] * 4 and _leftovers(tmp_path) == []
 
 
+def test_integrity_chunked_calls_refuse_options_that_would_act_on_one_chunk(tiny, tmp_path):
+    """output_path would be overwritten by every chunk (only the last one left), return_spark_df
+    gives no pandas chunk to write, index_column names no index outside Spark: each is a typed
+    error before anything is written."""
+    data = [f"text {k}" for k in range(5)]
+    target = tmp_path / "out.parquet"
+    for options in ({"output_path": str(tmp_path / "x.csv")}, {"return_spark_df": True}, {"index_column": "id"}):
+        with pytest.raises(nlu_lite.InvalidOptionError, match=next(iter(options))):
+            tiny.predict_to_parquet(data, target, chunk_rows=2, **options)
+        with pytest.raises(nlu_lite.InvalidOptionError, match=next(iter(options))):
+            list(tiny.predict_iter(data, chunk_rows=2, **options))
+    with pytest.raises(nlu_lite.InvalidOptionError, match="index_column"):
+        tiny.predict(pd.DataFrame({"text": data, "id": range(5)}), index_column="id")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
 def test_integrity_parquet_without_pyarrow_says_what_to_install(tiny, tmp_path, monkeypatch):
     from nlu_lite.errors import InvalidOptionError
 
@@ -679,3 +695,14 @@ def test_integrity_long_text_is_tokenized_in_bounded_calls(tiny):
         enc.backend = real
     assert len(sizes) > 10 and max(sizes) <= GROUP_CHARS + SEGMENT_CHARS // 2
     assert len(pieces.ids) == 200_001 and pieces.n_words == 200_001
+
+
+def test_integrity_chunked_calls_refuse_what_predict_refuses(tiny, tmp_path):
+    """A mapping (iterating it would give its keys) or a non-iterable reaches predict() whole and
+    gets its typed error, instead of being read as texts."""
+    for data in ({"a": "first text", "b": "second"}, 3.5):
+        with pytest.raises(InvalidInputError, match="predict\\(\\) takes"):
+            list(tiny.predict_iter(data, chunk_rows=2))
+        with pytest.raises(InvalidInputError, match="predict\\(\\) takes"):
+            tiny.predict_to_parquet(data, tmp_path / "out.parquet")
+    assert _leftovers(tmp_path) == []

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import nlu_lite
 from nlu_lite import scale
 
 COL = "en_embed_tests_tiny_embeddings"
@@ -198,3 +199,46 @@ def test_scale_dask_nlu5_document_of_word_models_matches_pandas(dask_client, tin
     for a, b in zip(got[col], expected[col], strict=True):
         assert np.asarray(a).shape == np.asarray(b).shape and np.asarray(a).ndim == 2
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-5)
+
+
+def _read_parquet(path):
+    import pyarrow.parquet as pq
+
+    return pq.read_table(path).to_pandas()
+
+
+def test_scale_dask_streams_into_one_parquet_file(dask_client, tiny, frame, tmp_path):
+    """A dask DataFrame goes through predict_to_parquet and predict_iter a partition at a time,
+    with its labels: the file holds exactly the pandas result (iterating it would have given its
+    column names as texts)."""
+    import dask.dataframe as dd
+
+    pytest.importorskip("pyarrow")
+    ddf = dd.from_pandas(frame, npartitions=3)
+    expected = tiny.predict(frame, output_level="token", positions=True)
+    path = tmp_path / "out.parquet"
+    assert tiny.predict_to_parquet(ddf, path, chunk_rows=2, output_level="token", positions=True) == len(expected)
+    got = _read_parquet(path).set_index("key")
+    assert_same(got, expected, "token")
+    parts = list(tiny.predict_iter(ddf["text"], chunk_rows=2, output_level="token"))
+    assert len(parts) == sum(-(-n // 2) for n in ddf.map_partitions(len).compute())
+    assert_same(pd.concat(parts), tiny.predict(frame["text"], output_level="token"), "token")
+
+
+def test_scale_spark_streams_into_one_parquet_file(spark, tiny, frame, tmp_path):
+    """A Spark DataFrame streams to this process a partition at a time; rows labelled by
+    index_column (or by running position), every column carried."""
+    pytest.importorskip("pyarrow")
+    sdf = spark.createDataFrame(frame.reset_index())
+    expected = tiny.predict(frame, output_level="sentence")
+    path = tmp_path / "out.parquet"
+    n = tiny.predict_to_parquet(sdf, path, chunk_rows=3, output_level="sentence", index_column="key")
+    got = _read_parquet(path).set_index("key")
+    assert n == len(expected)
+    assert_same(got, expected, "sentence")
+    parts = list(tiny.predict_iter(sdf.select("text"), chunk_rows=3, output_level="document"))
+    whole = pd.concat(parts)
+    assert list(whole.index) == list(range(len(frame)))
+    assert_same(whole, tiny.predict(frame["text"].reset_index(drop=True), output_level="document"), "document")
+    with pytest.raises(nlu_lite.InvalidOptionError, match="index_column"):
+        tiny.predict_to_parquet(sdf, tmp_path / "bad.parquet", index_column="nope")
