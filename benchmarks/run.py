@@ -111,6 +111,7 @@ class Forward:
 
     def __init__(self, model, tokenizer, texts, budget: int) -> None:
         self.batches = engines.batches(tokenizer, texts, budget)  # the engines run these very batches
+        self.groups = engines.groups(tokenizer, texts, budget)  # the texts of each batch
         self.padded = sum(x.numel() for x, _ in self.batches)
         self.positions = sum(int(m.sum()) for _, m in self.batches)
         self.pieces = self.positions - 2 * len(texts)  # each text's [CLS] and [SEP] are not pieces
@@ -397,6 +398,8 @@ def measure_model(
         str(minilm_dir) if where == "PACKAGE" else where,
         fwd,
         lambda: pipe.predict(texts, output_level="token", progress=False),
+        lambda: load(),
+        texts,
         ceiling,
         repeats,
         say,
@@ -418,29 +421,44 @@ def measure_model(
 PREDICT_ROW = "nlu_lite predict token (default), timed in the same rounds"
 
 
-def engine_rows(label, model, model_dir, fwd, predict, ceiling, repeats, say) -> list[dict]:
+def engine_rows(label, model, model_dir, fwd, predict, load, texts, ceiling, repeats, say) -> list[dict]:
     """Forward-pass engines on the model-only row's batches, timed in turns with nlu_lite's whole
-    ``predict`` on the same texts (see engines.side_by_side), each against predict and the ceiling."""
-    rows = engines.side_by_side(
-        model, model_dir, fwd.batches, fwd.pieces, repeats, quick=repeats == 1, also={PREDICT_ROW: predict}
-    )
+    ``predict`` on the same texts (see engines.side_by_side), each against predict and the ceiling;
+    then paired per batch, where predict (default, and with ONNX Runtime as its runner) runs on
+    each batch's texts between the engines' runs of that batch."""
+    with tempfile.TemporaryDirectory() as tmp:
+        per_batch = engines.predict_per_batch(load, texts, fwd.groups, Path(tmp))
+        rows = engines.side_by_side(
+            model,
+            model_dir,
+            fwd.batches,
+            fwd.pieces,
+            repeats,
+            quick=repeats == 1,
+            also={PREDICT_ROW: predict},
+            per_batch=per_batch,
+        )
     mine = next(r for r in rows if r["contender"] == PREDICT_ROW)
     eager = rows[0].get("paired_rate")  # torch eager comes first
     for r in rows:
         if r is mine:
             continue
-        if r["rate"] is None:
-            say(f"| {label} | forward: {r['contender']} | {r['note']} | | |")
-            continue
         paired = (
-            f", paired per batch {r['paired_rate']:,.0f} = {r['paired_rate'] / eager:.2f}x eager"
+            f"paired per batch {r['paired_rate']:,.0f} = {r['paired_rate'] / eager:.2f}x eager"
             if r.get("paired_rate") and eager
             else ""
         )
+        if r.get("per_batch"):
+            cos = f", min cosine to the default {r['cos']:.6f}" if r["cos"] is not None else ""
+            say(f"| {label} | {r['contender']}, paired per batch with the engines | | | {paired}{cos} |")
+            continue
+        if r["rate"] is None:
+            say(f"| {label} | forward: {r['contender']} | {r['note']} | | |")
+            continue
         say(
             f"| {label} | forward: {r['contender']} | {r['rate']:,.0f} | | predict token / this = "
             f"{mine['rate'] / r['rate']:.2f}, this/ceiling = {r['rate'] / ceiling:.2f}, min cosine to "
-            f"eager {r['cos']:.6f}, first call {r['first_call_s']:.1f} s{paired} |"
+            f"eager {r['cos']:.6f}, first call {r['first_call_s']:.1f} s{', ' + paired if paired else ''} |"
         )
     others = [r for r in rows if r["rate"] and not r["contender"].startswith("nlu_lite")]
     best = max(others, key=lambda r: r["rate"])
@@ -448,6 +466,7 @@ def engine_rows(label, model, model_dir, fwd, predict, ceiling, repeats, say) ->
         f"| {label} | predict token (default), timed in turns with the engines, vs the fastest other float32 "
         f"forward ({best['contender']}) | {mine['rate']:,.0f} | | predict/fastest = {mine['rate'] / best['rate']:.2f} |"
     )
+    say(f"| {label} | {engines.verdict(rows)} | | | |")
     return rows
 
 
