@@ -142,6 +142,8 @@ def test_memory_a_lone_batch_never_reads_the_resident_size(tiny, monkeypatch):
     texts = [f"sentence number {k} is here" for k in range(12)]
     batches = []
     enc = tiny.encoders[0]
-    monkeypatch.setattr(enc, "_run_batch", lambda batch, step, run=enc._run_batch: batches.append(1) or run(batch, step))
+    monkeypatch.setattr(
+        enc, "_run_batch", lambda batch, step, run=enc._run_batch: batches.append(1) or run(batch, step)
+    )
     tiny.predict(texts, token_budget=16, progress=False)
     assert len(batches) > 2 and len(reads) == len(batches) - 1
