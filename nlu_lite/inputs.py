@@ -141,11 +141,24 @@ def chunks(data: Any, chunk_rows: int, index_column: str | None = None) -> Itera
     A dask collection comes one partition at a time (computed where its scheduler runs it), cut
     into slices with the partition's labels.  A Spark DataFrame streams to this process one
     partition at a time (``toLocalIterator``) as pandas DataFrames of its columns, labelled by
-    running position, or by the column ``index_column`` names (Spark has no index)."""
+    running position, or by the column ``index_column`` names (Spark has no index).  The options
+    are checked at the call, before the first chunk is asked for."""
     if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
         raise InvalidOptionError("chunk_rows", chunk_rows, "a positive int")
     if index_column is not None and not is_spark(data):
         raise InvalidOptionError("index_column", index_column, "None: it names the index of Spark input only")
+    return _chunks(data, chunk_rows, index_column)
+
+
+def row_count(data: Any) -> int | None:
+    """How many input rows ``data`` holds where that is known without reading it (pandas, lists,
+    tuples, arrays; a string is one), else None (a generator, a file, dask, Spark)."""
+    if isinstance(data, (pd.DataFrame, pd.Series, np.ndarray, list, tuple)):
+        return len(data)
+    return 1 if isinstance(data, str) else None
+
+
+def _chunks(data: Any, chunk_rows: int, index_column: str | None) -> Iterator[Any]:
     if isinstance(data, (pd.DataFrame, pd.Series, np.ndarray, list, tuple)):
         for start in range(0, len(data), chunk_rows):
             if isinstance(data, (pd.DataFrame, pd.Series)):
@@ -159,7 +172,7 @@ def chunks(data: Any, chunk_rows: int, index_column: str | None = None) -> Itera
         return
     if is_dask(data):  # iterating a dask DataFrame would give its column names
         for k in range(data.npartitions):
-            yield from chunks(data.partitions[k].compute(), chunk_rows)
+            yield from _chunks(data.partitions[k].compute(), chunk_rows, None)
         return
     if is_spark(data):
         yield from _spark_chunks(data, chunk_rows, index_column)

@@ -24,7 +24,7 @@ from nlu_lite.conventions import nlu5_frame, nlu5_parts, object_column, token_ma
 from nlu_lite.devices import pick_device, pick_dtype, pick_engine
 from nlu_lite.encoder import Encoder
 from nlu_lite.errors import InvalidOptionError
-from nlu_lite.inputs import Inputs, chunks, is_dask, is_spark, read_inputs
+from nlu_lite.inputs import Inputs, chunks, is_dask, is_spark, read_inputs, row_count
 from nlu_lite.levels import LEVELS, build_level, check_sentence_head, plan_units
 from nlu_lite.options import (
     DEFAULT_BATCH_SIZE,
@@ -327,11 +327,11 @@ class Pipeline:
         (Python's default also ends them at a lone ``\r``).  A dask collection comes a partition at
         a time, a Spark DataFrame streams to this process a partition at a time (its rows labelled
         by running position, or by ``index_column``).  Options are predict()'s, less
-        ``output_path`` and ``return_spark_df``, which would act on each chunk alone.
+        ``output_path`` and ``return_spark_df``, which would act on each chunk alone; options are
+        checked here, at the call, not when the first chunk is asked for.
         """
         index_column = _streamed(options, "predict_iter")
-        for part in chunks(data, chunk_rows, index_column):
-            yield self.predict(part, **options)
+        return (self.predict(part, **options) for part in chunks(data, chunk_rows, index_column))
 
     def predict_to_parquet(
         self, data: Any, path: str | os.PathLike[str], chunk_rows: int = 10_000, **options: Any
@@ -361,11 +361,13 @@ class Pipeline:
             "options": {k: v for k, v in sorted(options.items()) if k != "progress"},
             "index_column": index_column,
         }
-        with ParquetChunks(path, job) as out:
-            for k, part in enumerate(chunks(data, chunk_rows, index_column)):
+        parts = chunks(data, chunk_rows, index_column)
+        with ParquetChunks(path, job) as out, _RowProgress(options.get("progress"), data, chunk_rows, out.path) as bar:
+            for k, part in enumerate(parts):
                 key = fingerprint(part)
                 if not out.done(k, key):
                     out.write(k, key, self.predict(part, **options))
+                bar.update(row_count(part) or 0)
             if out.reused:
                 logger.info("%d of %d chunks of %s taken from an earlier run", out.reused, len(out.parts), out.path)
             return out.finish()
@@ -493,6 +495,32 @@ def restore(entries: tuple[Entry, ...], device: str, dtype: str, engine: str = "
             pipe = build(entries, device, dtype, engine)
             scale.keep_built(key, pipe)
         return pipe
+
+
+class _RowProgress:
+    """One bar over the input rows of predict_to_parquet, moved on as each chunk is done (or taken
+    from an earlier run); each chunk's own bar over its word pieces comes and goes beneath it.
+    Shown when asked (progress=True), or (None) when the input holds more than one chunk or its
+    size is unknown (a stream); never with progress=False."""
+
+    def __init__(self, progress: bool | None, data: Any, chunk_rows: int, target: Any) -> None:
+        total = row_count(data)
+        self.bar = None
+        if progress is True or (progress is None and (total is None or total > chunk_rows)):
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, desc=f"nlu_lite -> {target.name}", unit="row", unit_scale=True, leave=False)
+
+    def __enter__(self) -> _RowProgress:
+        return self
+
+    def update(self, rows: int) -> None:
+        if self.bar is not None:
+            self.bar.update(rows)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 class _Progress:

@@ -9,6 +9,7 @@ import os
 import sys
 import warnings
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -204,7 +205,9 @@ def test_integrity_chunked_calls_refuse_options_that_would_act_on_one_chunk(tiny
         with pytest.raises(nlu_lite.InvalidOptionError, match=next(iter(options))):
             tiny.predict_to_parquet(data, target, chunk_rows=2, **options)
         with pytest.raises(nlu_lite.InvalidOptionError, match=next(iter(options))):
-            list(tiny.predict_iter(data, chunk_rows=2, **options))
+            tiny.predict_iter(data, chunk_rows=2, **options)  # at the call, before any chunk is asked for
+    with pytest.raises(nlu_lite.InvalidOptionError, match="chunk_rows"):
+        tiny.predict_iter(data, chunk_rows=0)
     with pytest.raises(nlu_lite.InvalidOptionError, match="index_column"):
         tiny.predict(pd.DataFrame({"text": data, "id": range(5)}), index_column="id")
     assert sorted(p.name for p in tmp_path.iterdir()) == []
@@ -706,3 +709,39 @@ def test_integrity_chunked_calls_refuse_what_predict_refuses(tiny, tmp_path):
         with pytest.raises(InvalidInputError, match="predict\\(\\) takes"):
             tiny.predict_to_parquet(data, tmp_path / "out.parquet")
     assert _leftovers(tmp_path) == []
+
+
+class _Bars:
+    """Stands in for tqdm.auto.tqdm: records each bar's unit, total and updates."""
+
+    made: ClassVar[list[dict]] = []
+
+    def __init__(self, total=None, unit="it", **kwargs):
+        self.record = {"unit": unit, "total": total, "done": 0, "closed": False}
+        _Bars.made.append(self.record)
+
+    def update(self, n=1):
+        self.record["done"] += n
+
+    def close(self):
+        self.record["closed"] = True
+
+
+def test_integrity_parquet_shows_one_bar_over_the_input_rows(tiny, tmp_path, monkeypatch):
+    """A job of several chunks shows one bar over its input rows (chunks taken from an earlier run
+    count too); none with progress=False; a stream (size unknown) gets a bar without a total."""
+    import tqdm.auto
+
+    pytest.importorskip("pyarrow")
+    monkeypatch.setattr(tqdm.auto, "tqdm", _Bars)
+    _Bars.made = []
+    texts = [f"text number {k}." for k in range(7)]
+    tiny.predict_to_parquet(texts, tmp_path / "a.parquet", chunk_rows=3, progress=None)
+    rows = [b for b in _Bars.made if b["unit"] == "row"]
+    assert rows == [{"unit": "row", "total": 7, "done": 7, "closed": True}]
+    _Bars.made = []
+    tiny.predict_to_parquet(texts, tmp_path / "b.parquet", chunk_rows=3, progress=False)
+    tiny.predict_to_parquet(texts, tmp_path / "c.parquet", chunk_rows=10, progress=None)  # one chunk: no bar
+    assert [b for b in _Bars.made if b["unit"] == "row"] == []
+    tiny.predict_to_parquet(iter(texts), tmp_path / "d.parquet", chunk_rows=3, progress=None)
+    assert [b for b in _Bars.made if b["unit"] == "row"] == [{"unit": "row", "total": None, "done": 7, "closed": True}]
