@@ -145,9 +145,18 @@ def chunks(data: Any, chunk_rows: int, index_column: str | None = None) -> Itera
     are checked at the call, before the first chunk is asked for."""
     if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
         raise InvalidOptionError("chunk_rows", chunk_rows, "a positive int")
-    if index_column is not None and not is_spark(data):
-        raise InvalidOptionError("index_column", index_column, "None: it names the index of Spark input only")
+    check_index_column(data, index_column)
     return _chunks(data, chunk_rows, index_column)
+
+
+def check_index_column(data: Any, index_column: str | None) -> None:
+    """``index_column`` names a column of Spark input (Spark has no index); anything else has none."""
+    if index_column is None:
+        return
+    if not is_spark(data):
+        raise InvalidOptionError("index_column", index_column, "None: it names the index of Spark input only")
+    if index_column not in data.columns:
+        raise InvalidOptionError("index_column", index_column, f"one of the columns {list(data.columns)}")
 
 
 def row_count(data: Any) -> int | None:
@@ -170,7 +179,7 @@ def _chunks(data: Any, chunk_rows: int, index_column: str | None) -> Iterator[An
     if isinstance(data, str):
         yield data
         return
-    if is_dask(data):  # iterating a dask DataFrame would give its column names
+    if is_dask(data) and hasattr(data, "partitions"):  # iterating a dask DataFrame gives its column names
         for k in range(data.npartitions):
             yield from _chunks(data.partitions[k].compute(), chunk_rows, None)
         return
@@ -192,8 +201,6 @@ def _chunks(data: Any, chunk_rows: int, index_column: str | None) -> Iterator[An
 
 def _spark_chunks(sdf: Any, chunk_rows: int, index_column: str | None) -> Iterator[pd.DataFrame]:
     columns = list(sdf.columns)
-    if index_column is not None and index_column not in columns:
-        raise InvalidOptionError("index_column", index_column, f"one of the columns {columns}")
     rows = sdf.toLocalIterator(prefetchPartitions=False)
     start = 0
     while True:

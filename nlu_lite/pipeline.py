@@ -24,7 +24,7 @@ from nlu_lite.conventions import nlu5_frame, nlu5_parts, object_column, token_ma
 from nlu_lite.devices import pick_device, pick_dtype, pick_engine
 from nlu_lite.encoder import Encoder
 from nlu_lite.errors import InvalidOptionError
-from nlu_lite.inputs import Inputs, chunks, is_dask, is_spark, read_inputs, row_count
+from nlu_lite.inputs import Inputs, check_index_column, chunks, is_dask, is_spark, read_inputs, row_count
 from nlu_lite.levels import LEVELS, build_level, check_sentence_head, plan_units
 from nlu_lite.options import (
     DEFAULT_BATCH_SIZE,
@@ -207,8 +207,7 @@ class Pipeline:
             None if output_path is None else os.fspath(output_path), drop_irrelevant_cols, get_embeddings,
             return_spark_df, partition, convention, tokenizer,
         )  # fmt: skip
-        if index_column is not None and not is_spark(data):
-            raise InvalidOptionError("index_column", index_column, "None: it names the index of Spark input only")
+        check_index_column(data, index_column)
         if is_dask(data) or is_spark(data):
             return scale.predict_distributed(self, data, options, index_column)
         return finish(self._predict(data, options), options)

@@ -160,9 +160,7 @@ def spark_predict(pipe: Pipeline, sdf: Any, options: dict[str, Any], index_colum
     options = {**options, "progress": False}
     if index_column is None:
         sdf = sdf.withColumn(ROW_ID, F.monotonically_increasing_id())
-        index_column = ROW_ID
-    elif index_column not in sdf.columns:
-        raise InvalidOptionError("index_column", index_column, f"one of the columns {sdf.columns}")
+        index_column = ROW_ID  # a named one was checked by predict (inputs.check_index_column)
     input_types = {f.name: f.dataType for f in sdf.schema.fields}
     empty = pd.DataFrame({name: pd.Series([], dtype=object) for name in sdf.columns})
     for f in sdf.schema.fields:

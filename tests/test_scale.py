@@ -242,3 +242,8 @@ def test_scale_spark_streams_into_one_parquet_file(spark, tiny, frame, tmp_path)
     assert_same(whole, tiny.predict(frame["text"].reset_index(drop=True), output_level="document"), "document")
     with pytest.raises(nlu_lite.InvalidOptionError, match="index_column"):
         tiny.predict_to_parquet(sdf, tmp_path / "bad.parquet", index_column="nope")
+    with pytest.raises(nlu_lite.InvalidOptionError, match="index_column"):
+        tiny.predict_iter(sdf, index_column="nope")  # at the call
+    with pytest.raises(nlu_lite.InvalidOptionError, match="one of the columns"):
+        tiny.predict(sdf, index_column="nope")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.parquet"]  # nothing left by the refusals
