@@ -53,8 +53,9 @@ CEILING_NOTE = (
     "and that predict are timed in turns (each round runs every one once, in a rotating order; the best "
     "round of each is kept), so a slow spell of the machine falls on all of them alike; the other rows "
     "are timed one after another. 'Paired per batch' then runs every batch under each engine in turn (a "
-    "random order each time, three passes) and sums each engine's times: its ratio to eager is the "
-    "sharpest comparison of two engines here."
+    "random order each time, three passes, each timed call right after an untimed call of the same batch) "
+    "and sums each engine's times: its ratio to eager is the sharpest comparison of two engines here. "
+    "predict is paired too, on the texts of each batch, by default and with ONNX Runtime as its runner."
 )
 
 
