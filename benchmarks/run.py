@@ -111,8 +111,8 @@ class Forward:
     """The model alone: pre-tokenized, length-sorted, padded per batch, token budget as predict."""
 
     def __init__(self, model, tokenizer, texts, budget: int) -> None:
-        self.batches = engines.batches(tokenizer, texts, budget)  # the engines run these very batches
-        self.groups = engines.groups(tokenizer, texts, budget)  # the texts of each batch
+        # the engines run these very batches; groups: the texts of each
+        self.groups, self.batches = engines.batched(tokenizer, texts, budget)
         self.padded = sum(x.numel() for x, _ in self.batches)
         self.positions = sum(int(m.sum()) for _, m in self.batches)
         self.pieces = self.positions - 2 * len(texts)  # each text's [CLS] and [SEP] are not pieces
@@ -270,12 +270,6 @@ print(median(lambda: pipe.predict("I love NLP")), median(forward), warm_load, co
     return lat, fwd, warm_load, cold
 
 
-def cosine(a: np.ndarray, b: np.ndarray) -> float:
-    num = (a * b).sum(1)
-    den = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
-    return float((num / den).min())
-
-
 def measure_model(
     label: str, where: str, sentence_model: bool, texts: list[str], docs: list[str], repeats: int, say
 ) -> dict:
@@ -399,7 +393,7 @@ def measure_model(
         str(minilm_dir) if where == "PACKAGE" else where,
         fwd,
         lambda: pipe.predict(texts, output_level="token", progress=False),
-        lambda: load(),
+        load,
         texts,
         ceiling,
         repeats,
@@ -498,7 +492,7 @@ def bfloat16_rows(label, load, pipe, texts, plain_rate, peaks, per_piece, repeat
             return out
         low.predict(texts[:32], progress=False)
         t_bf = best_of(lambda low=low: low.predict(texts, output_level="token", progress=False), repeats)
-        cos = cosine(a, np.stack(low.predict(sample, progress=False).iloc[:, -1]))
+        cos = engines.cosine(a, np.stack(low.predict(sample, progress=False).iloc[:, -1]))
         out[key], out[key + "_cos_min"] = pieces / t_bf, cos
         what = "predict token, bfloat16" + ("" if engine is None else ", engine='torch' (autocast)")
         say(

@@ -202,9 +202,19 @@ class Encoder:
             fused.build(self.model, device, dtype, self.n_layers, self.entry.spelling) if engine == "auto" else None
         )
         self.runner: Runner = chosen or TorchRunner(self.model, device, dtype, self.n_layers, self.entry.spelling)
-        self.engine: str = self.runner.engine
-        self.has_pooler = self.runner.has_pooler
-        self.can_stop_early = self.runner.can_stop_early
+
+    @property
+    def engine(self) -> str:
+        """The runner's engine name (``pipe.components``, ``df.attrs['engines']``)."""
+        return self.runner.engine
+
+    @property
+    def has_pooler(self) -> bool:
+        return self.runner.has_pooler
+
+    @property
+    def can_stop_early(self) -> bool:
+        return self.runner.can_stop_early
 
     @property
     def last_layer(self) -> Any:

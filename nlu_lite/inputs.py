@@ -159,16 +159,20 @@ def check_index_column(data: Any, index_column: str | None) -> None:
         raise InvalidOptionError("index_column", index_column, f"one of the columns {list(data.columns)}")
 
 
+# inputs whose rows are all in memory and counted: sliced into chunks, not iterated
+_SIZED = (pd.DataFrame, pd.Series, np.ndarray, list, tuple)
+
+
 def row_count(data: Any) -> int | None:
     """How many input rows ``data`` holds where that is known without reading it (pandas, lists,
     tuples, arrays; a string is one), else None (a generator, a file, dask, Spark)."""
-    if isinstance(data, (pd.DataFrame, pd.Series, np.ndarray, list, tuple)):
+    if isinstance(data, _SIZED):
         return len(data)
     return 1 if isinstance(data, str) else None
 
 
 def _chunks(data: Any, chunk_rows: int, index_column: str | None) -> Iterator[Any]:
-    if isinstance(data, (pd.DataFrame, pd.Series, np.ndarray, list, tuple)):
+    if isinstance(data, _SIZED):
         for start in range(0, len(data), chunk_rows):
             if isinstance(data, (pd.DataFrame, pd.Series)):
                 yield data.iloc[start : start + chunk_rows]

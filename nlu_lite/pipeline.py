@@ -361,7 +361,7 @@ class Pipeline:
             "index_column": index_column,
         }
         parts = chunks(data, chunk_rows, index_column)
-        with ParquetChunks(path, job) as out, _RowProgress(options.get("progress"), data, chunk_rows, out.path) as bar:
+        with ParquetChunks(path, job) as out, _row_bar(options.get("progress"), data, chunk_rows, out.path) as bar:
             for k, part in enumerate(parts):
                 key = fingerprint(part)
                 if not out.done(k, key):
@@ -496,30 +496,16 @@ def restore(entries: tuple[Entry, ...], device: str, dtype: str, engine: str = "
         return pipe
 
 
-class _RowProgress:
-    """One bar over the input rows of predict_to_parquet, moved on as each chunk is done (or taken
-    from an earlier run); each chunk's own bar over its word pieces comes and goes beneath it.
-    Shown when asked (progress=True), or (None) when the input holds more than one chunk or its
-    size is unknown (a stream); never with progress=False."""
+def _row_bar(progress: bool | None, data: Any, chunk_rows: int, target: Path) -> Any:
+    """One tqdm bar over the input rows of predict_to_parquet (each chunk's own bar over its word
+    pieces comes and goes beneath it).  Shown when asked (progress=True), or (None) when the input
+    holds more than one chunk or its size is unknown (a stream); disabled with progress=False."""
+    from tqdm.auto import tqdm
 
-    def __init__(self, progress: bool | None, data: Any, chunk_rows: int, target: Any) -> None:
-        total = row_count(data)
-        self.bar = None
-        if progress is True or (progress is None and (total is None or total > chunk_rows)):
-            from tqdm.auto import tqdm
-
-            self.bar = tqdm(total=total, desc=f"nlu_lite -> {target.name}", unit="row", unit_scale=True, leave=False)
-
-    def __enter__(self) -> _RowProgress:
-        return self
-
-    def update(self, rows: int) -> None:
-        if self.bar is not None:
-            self.bar.update(rows)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.close()
+    total = row_count(data)
+    shown = progress is True or (progress is None and (total is None or total > chunk_rows))
+    desc = f"nlu_lite -> {target.name}"
+    return tqdm(total=total, desc=desc, unit="row", unit_scale=True, leave=False, disable=not shown)
 
 
 class _Progress:

@@ -712,19 +712,27 @@ def test_integrity_chunked_calls_refuse_what_predict_refuses(tiny, tmp_path):
 
 
 class _Bars:
-    """Stands in for tqdm.auto.tqdm: records each bar's unit, total and updates."""
+    """Stands in for tqdm.auto.tqdm: records each bar shown (not disabled): its unit, total and
+    updates, and whether it was closed."""
 
     made: ClassVar[list[dict]] = []
 
-    def __init__(self, total=None, unit="it", **kwargs):
+    def __init__(self, total=None, unit="it", disable=False, **kwargs):
         self.record = {"unit": unit, "total": total, "done": 0, "closed": False}
-        _Bars.made.append(self.record)
+        if not disable:
+            _Bars.made.append(self.record)
 
     def update(self, n=1):
         self.record["done"] += n
 
     def close(self):
         self.record["closed"] = True
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
 
 def test_integrity_parquet_shows_one_bar_over_the_input_rows(tiny, tmp_path, monkeypatch):
