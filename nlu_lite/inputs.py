@@ -9,6 +9,7 @@ named, unless ``errors='coerce'`` (bytes are decoded as UTF-8, other values go t
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import math
 from collections.abc import Hashable, Iterable, Iterator, Mapping
@@ -121,9 +122,31 @@ def read_inputs(
 
 
 def is_dask(data: Any) -> bool:
-    """A dask collection (DataFrame or Series)."""
+    """A dask collection (DataFrame, Series, array, Bag, ...)."""
     module = type(data).__module__
     return module.startswith("dask.") or module.startswith("dask_expr")
+
+
+def dask_kind(data: Any) -> str | None:
+    """What a dask collection is: 'frame' (a DataFrame or Series), 'array' (1-D; other arrays get a
+    typed error), 'bag', or None (another kind, e.g. a Delayed, whose attributes all exist lazily,
+    so they cannot be asked about)."""
+    kinds = {
+        "frame": ("dask.dataframe", "DataFrame", "Series"),
+        "array": ("dask.array", "Array"),
+        "bag": ("dask.bag", "Bag"),
+    }
+    for kind, (module, *names) in kinds.items():
+        try:
+            found = importlib.import_module(module)
+        except ImportError:  # that part of dask is not installed: data cannot be of it
+            continue
+        if isinstance(data, tuple(getattr(found, name) for name in names)):
+            dims = getattr(data, "ndim", 1)
+            if kind == "array" and dims != 1:
+                raise InvalidInputError(f"A dask array of texts must be 1-D, got {dims}-D.")
+            return kind
+    return None
 
 
 def is_spark(data: Any) -> bool:
@@ -183,9 +206,8 @@ def _chunks(data: Any, chunk_rows: int, index_column: str | None) -> Iterator[An
     if isinstance(data, str):
         yield data
         return
-    if is_dask(data) and hasattr(data, "partitions"):  # iterating a dask DataFrame gives its column names
-        for k in range(data.npartitions):
-            yield from _chunks(data.partitions[k].compute(), chunk_rows, None)
+    if is_dask(data):  # iterating a dask DataFrame gives its column names; a Bag computes it whole
+        yield from _dask_chunks(data, chunk_rows)
         return
     if is_spark(data):
         yield from _spark_chunks(data, chunk_rows, index_column)
@@ -200,6 +222,27 @@ def _chunks(data: Any, chunk_rows: int, index_column: str | None) -> Iterator[An
         if not values:
             return
         yield pd.Series(values, index=pd.RangeIndex(start, start + len(values)), dtype=object)
+        start += len(values)
+
+
+def _dask_chunks(data: Any, chunk_rows: int) -> Iterator[Any]:
+    """A dask collection one partition at a time: a DataFrame's or Series' partitions keep their
+    labels; the texts of a 1-D array or a Bag are labelled by running position, a Bag's lines (as
+    ``dask.bag.read_text`` gives them) without their line ends, as the lines of a file."""
+    kind = dask_kind(data)
+    if kind == "frame":
+        for k in range(data.npartitions):
+            yield from _chunks(data.partitions[k].compute(), chunk_rows, None)
+        return
+    if kind is None:  # e.g. a Delayed: whole, and predict() says what it takes
+        yield data
+        return
+    start = 0
+    for part in data.to_delayed().ravel() if kind == "array" else data.to_delayed():
+        values = list(part.compute()) if kind == "array" else [strip_line_end(v) for v in part.compute()]
+        for at in range(0, len(values), chunk_rows):
+            piece = values[at : at + chunk_rows]
+            yield pd.Series(piece, index=pd.RangeIndex(start + at, start + at + len(piece)), dtype=object)
         start += len(values)
 
 

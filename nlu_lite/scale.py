@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nlu_lite.errors import InvalidOptionError
-from nlu_lite.inputs import is_dask
+from nlu_lite.errors import InvalidInputError, InvalidOptionError
+from nlu_lite.inputs import dask_kind, is_dask
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -76,6 +76,7 @@ def predict_distributed(pipe: Pipeline, data: Any, options: PredictOptions, inde
         )
     kwargs = {**options.as_kwargs(), "output_path": None, "return_spark_df": False, "partition": None}
     if is_dask(data):
+        data = _dask_frame(data)
         if options.partition is not None:
             data = data.repartition(npartitions=options.partition)
         return dask_predict(pipe, data, kwargs)
@@ -111,10 +112,50 @@ def to_spark(frame: pd.DataFrame, keep_index: bool = True) -> Any:
     return spark.createDataFrame(flat)
 
 
+def _dask_frame(data: Any) -> Any:
+    """A dask DataFrame or Series as it is; a 1-D dask array of texts as a dask Series labelled by
+    position (``dask.dataframe.from_dask_array``).  Other dask collections get a typed error: a Bag
+    (e.g. ``dask.bag.read_text``) has no labels to keep and may hold anything."""
+    kind = dask_kind(data)
+    if kind == "frame":
+        return data
+    if kind == "array":
+        import dask.dataframe as dd
+
+        return dd.from_dask_array(data)
+    advice = (
+        " Turn a Bag of texts into a DataFrame with bag.to_dataframe(columns=['text']), or stream it into a "
+        "file with predict_to_parquet() (a partition at a time, rows labelled by running position)."
+    )
+    raise InvalidInputError(
+        f"predict() takes a dask DataFrame, Series or 1-D array; got a dask {type(data).__name__}."
+        + (advice if kind == "bag" else "")
+    )
+
+
+def _teach_dask() -> None:
+    """Tell dask what a non-empty embedding column looks like.  dask makes a two-row stand-in of
+    every column from its dtype to plan operations (``len``, ``head`` of an expression,
+    ``to_parquet``); without this it fails on the embedding dtype (the documented extension point,
+    ``dask.dataframe.extensions.make_array_nonempty``)."""
+    from dask.dataframe.extensions import make_array_nonempty
+
+    from nlu_lite.vectors import EmbeddingDtype
+
+    make_array_nonempty.register(EmbeddingDtype, _two_vectors)  # registering again replaces it
+
+
+def _two_vectors(dtype: Any) -> Any:
+    from nlu_lite.vectors import EmbeddingArray
+
+    return EmbeddingArray(np.ones((2, 1), np.float32))
+
+
 def dask_predict(pipe: Pipeline, data: Any, options: dict[str, Any]) -> Any:
     """A lazy dask DataFrame: predict() per partition, with the pandas output's columns and dtypes."""
     if options.get("embedding_format") == "numpy":
         raise InvalidOptionError("embedding_format", "numpy", "'array' or 'expand' for dask input")
+    _teach_dask()
     options = {**options, "progress": False}
     meta = pipe.predict(data._meta, **options)
     return data.map_partitions(_predict_partition, pipe, options, meta=meta, enforce_metadata=False)

@@ -3,6 +3,7 @@ result, with the model built once per worker process."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import pickle
 import sys
@@ -199,6 +200,56 @@ def test_scale_dask_nlu5_document_of_word_models_matches_pandas(dask_client, tin
     for a, b in zip(got[col], expected[col], strict=True):
         assert np.asarray(a).shape == np.asarray(b).shape and np.asarray(a).ndim == 2
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-5)
+
+
+def test_scale_dask_result_counts_and_writes_with_dask(dask_client, tiny, frame, tmp_path):
+    """The lazy result works with dask's own operations that plan on a stand-in of each column
+    (len, to_parquet): dask is told what a non-empty embedding column looks like.  Without that,
+    both failed inside dask on the embedding dtype."""
+    import dask.dataframe as dd
+
+    pytest.importorskip("pyarrow")
+    lazy = tiny.predict(dd.from_pandas(frame, npartitions=3), output_level="token")
+    expected = tiny.predict(frame, output_level="token")
+    assert len(lazy) == len(expected)
+    lazy.to_parquet(tmp_path / "out")
+    back = dd.read_parquet(tmp_path / "out").compute()
+    assert_same(back, expected, "token")
+
+
+def test_scale_dask_array_and_bag(dask_client, tiny, tmp_path):
+    """A 1-D dask array of texts is embedded like a numpy array (labelled by position), lazily; a
+    Bag (dask.bag.read_text's lines) streams through predict_iter / predict_to_parquet a partition
+    at a time without its line ends, and predict() says how to turn it into a DataFrame; anything
+    else gets a typed error, not a failure inside dask."""
+    import dask
+    import dask.array as da
+    import dask.bag as db
+
+    texts = ["I love NLP.", "Dask arrays too.", "", "x y z"]
+    expected = tiny.predict(texts, output_level="token")
+    lazy = tiny.predict(da.from_array(np.array(texts, dtype=object), chunks=3), output_level="token")
+    assert_same(lazy.compute(), expected, "token")
+    streamed = list(tiny.predict_iter(da.from_array(np.array(texts, dtype=object), chunks=3), chunk_rows=2))
+    assert [len(p.index.unique()) for p in streamed] == [2, 1, 1]  # chunks never span partitions
+    assert_same(pd.concat(streamed), tiny.predict(texts), "token")
+
+    lines = db.from_sequence([t + "\n" for t in texts[:2]] + [t + "\r\n" for t in texts[2:]], npartitions=2)
+    with pytest.raises(nlu_lite.InvalidInputError, match=r"bag.to_dataframe"):
+        tiny.predict(lines)
+    parts = list(tiny.predict_iter(lines, chunk_rows=10, output_level="token"))
+    assert len(parts) == lines.npartitions  # a partition at a time, not the whole Bag computed at once
+    assert_same(pd.concat(parts), expected, "token")
+    if importlib.util.find_spec("pyarrow"):
+        assert tiny.predict_to_parquet(lines, tmp_path / "bag.parquet", output_level="token") == len(expected)
+        assert_same(_read_parquet(tmp_path / "bag.parquet").set_index("origin_index"), expected, "token")
+
+    flat = da.from_array(np.array([texts], dtype=object), chunks=1)
+    for bad in (flat, dask.delayed(texts)):
+        with pytest.raises(nlu_lite.InvalidInputError, match=r"1-D|dask"):
+            tiny.predict(bad)
+        with pytest.raises(nlu_lite.InvalidInputError):
+            list(tiny.predict_iter(bad))
 
 
 def _read_parquet(path):
