@@ -141,14 +141,17 @@ def _warn_renamed(what: str, before: Iterable[Hashable], after: Iterable[Hashabl
 
 def _name_index(index: pd.Index, columns: list[Hashable]) -> pd.Index:
     """The output index: ``origin_index`` where it has no name; a level whose name a column has is
-    renamed by the rule of :func:`free_names`, so the frame can be written and reset."""
+    renamed by the rule of :func:`free_names`, so the frame can be written and reset (with a
+    warning where the name was the user's; ``origin_index`` is nlu_lite's own)."""
     names = list(index.names)
-    if index.nlevels == 1 and names[0] is None:
+    unnamed = index.nlevels == 1 and names[0] is None
+    if unnamed:
         names = [INDEX_NAME]
     given = [n for n in names if n is not None]
     fixed = iter(free_names(given, set(columns)))
     new = [next(fixed) if n is not None else None for n in names]
-    _warn_renamed("index", given, [n for n in new if n is not None])
+    if not unnamed:
+        _warn_renamed("index", given, [n for n in new if n is not None])
     return index.set_names(new) if new != list(index.names) else index
 
 

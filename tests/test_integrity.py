@@ -365,6 +365,15 @@ def test_integrity_index_named_like_an_output_column(tiny, tmp_path):
         write_frame(df, tmp_path / f"p.{suffix}")
     back = pd.read_parquet(tmp_path / "p.parquet")
     assert list(back["id"]) == [7, 7, 8] and "id_input" in back.columns
+    # an unnamed index is nlu_lite's to name: a column called origin_index moves it aside, silently
+    # (a warning about "your index names" would speak of a name the user never gave)
+    mine = pd.DataFrame({"text": ["a b", "c"], "origin_index": ["u", "v"]}, index=[5, 6])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        df = tiny.predict(mine)
+    assert df.index.name == "origin_index_input" and list(df["origin_index"]) == ["u", "u", "v"]
+    write_frame(df, tmp_path / "q.parquet")
+    assert list(pd.read_parquet(tmp_path / "q.parquet")["origin_index_input"]) == [5, 5, 6]
 
 
 def test_integrity_multiindex_rows_are_kept(tiny):
