@@ -224,9 +224,12 @@ def _arrow_column(pa: Any, column: pd.Series) -> Any:
 
 
 def prepare_for_files(df: pd.DataFrame) -> pd.DataFrame:
-    """A copy whose index can become columns: named (``origin_index`` where it has no name) by the
-    same rule as the output's, so no level shares a column's name."""
-    frame = df.copy()
+    """A shallow copy whose index can become columns: named (``origin_index`` where it has no name)
+    by the same rule as the output's, so no level shares a column's name.  Shallow: the columns'
+    data is shared, never written to (callers replace columns, which leaves ``df`` as it was); a
+    deep copy of a chunk's vectors took 1.8 s of a 26 s run writing 20,000 sentences' token
+    vectors (small_L2_256) to parquet."""
+    frame = df.copy(deep=False)
     frame.index = _name_index(frame.index, list(frame.columns))
     return frame
 

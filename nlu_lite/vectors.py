@@ -179,8 +179,11 @@ class EmbeddingArray(ExtensionArray):
         return show
 
     def __arrow_array__(self, type: Any = None) -> Any:
+        """list<float32>, sharing the block's memory where every row has a vector (else the rows
+        with one are gathered first: a null list holds no values)."""
         lengths = np.where(self._valid, self._block.shape[1], 0)
-        return arrow_lists(lengths, self._block[self._valid].reshape(-1), self._valid)
+        values = self._block if self._valid.all() else self._block[self._valid]
+        return arrow_lists(lengths, values.reshape(-1), self._valid)
 
     # -- extras ------------------------------------------------------------------------------------
     def to_matrix(self, fill: float = np.nan) -> np.ndarray:

@@ -71,9 +71,25 @@ def test_vectors_arrow_and_matrix(arr):
     assert table.column("vec").to_pylist() == [[0, 1, 2], None, [6, 7, 8], [9, 10, 11]]
     m = arr.to_matrix()
     assert m.shape == (4, 3) and np.isnan(m[1]).all() and m.dtype == np.float32
-    full = EmbeddingArray(np.ones((2, 3), np.float32))
+    full = EmbeddingArray(np.arange(6, dtype=np.float32).reshape(2, 3))
     assert full.to_matrix() is full._block  # no copy when every row has a vector
+    shared = pa.array(full)  # nor for Arrow (parquet chunks): its values are the block's memory
+    assert shared.values.buffers()[1].address == full._block.ctypes.data
+    assert shared.to_pylist() == [[0, 1, 2], [3, 4, 5]]
     assert arr.nbytes == 4 * 3 * 4 + 4
+
+
+def test_vectors_files_share_the_frame_data(tmp_path):
+    """Writing a result prepares a shallow copy (index named for the file): the vectors are not
+    copied, and the caller's frame keeps its columns and index."""
+    from nlu_lite.output import prepare_for_files
+
+    df = pd.DataFrame({"token": ["a", "b"], "v": EmbeddingArray(np.ones((2, 3), np.float32))}, index=[4, 5])
+    ready = prepare_for_files(df)
+    assert ready.index.name == "origin_index" and df.index.name is None
+    assert np.shares_memory(ready["v"].array._block, df["v"].array._block)
+    ready["v"] = None  # what writers do to a column of the copy leaves the caller's frame alone
+    assert df["v"].array._block.sum() == 6 and list(df.columns) == ["token", "v"]
 
 
 def test_vectors_setitem(arr):
