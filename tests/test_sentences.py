@@ -78,7 +78,12 @@ _ALPHABET = [
 @settings(max_examples=600, deadline=None)
 @given(texts=st.lists(st.lists(st.sampled_from(_ALPHABET), max_size=30).map("".join), max_size=12))
 def test_split_spans_many_equals_split_spans_on_each_text(texts):
+    from nlu_lite.sentences import _split_array
+
     assert _many(texts) == _one_by_one(texts)
+    # the array pass itself, which split_spans_many leaves to texts past FEW_TEXTS
+    inputs, begin, end = _split_array(texts)
+    assert list(zip(inputs.tolist(), begin.tolist(), end.tolist(), strict=True)) == _one_by_one(texts)
 
 
 def test_split_spans_many_tables_and_edges():
@@ -114,12 +119,15 @@ def test_split_spans_many_splits_long_texts_on_their_own():
     per character at once); the spans are the same, in text order, mixed with short texts."""
     import random
 
-    from nlu_lite.sentences import LONG_TEXT, split_spans, split_spans_many
+    from nlu_lite.sentences import FEW_TEXTS, LONG_TEXT, split_spans, split_spans_many
 
     rng = random.Random(0)
     words = ["Hello", "world.", "Dr.", "Smith", "went", "home!", "\n\n", "Is", "it?", "ok", ""]
-    texts = [" ".join(rng.choice(words) for _ in range(n)) for n in (0, 3, 30_000, 1, 12_000, 50, 0)]
-    assert max(map(len, texts)) > LONG_TEXT > min(map(len, texts))
-    inputs, begin, end = split_spans_many(texts)
+    lengths = (0, 3, 30_000, 1, 12_000, 50, 0, 7, 2, 9, 4)
+    texts = [" ".join(rng.choice(words) for _ in range(n)) for n in lengths]
+    assert max(map(len, texts)) > LONG_TEXT > min(map(len, texts)) and len(texts) > FEW_TEXTS
     expected = [(t, b, e) for t, text in enumerate(texts) for b, e in split_spans(text)]
-    assert list(zip(inputs.tolist(), begin.tolist(), end.tolist(), strict=True)) == expected
+    for part in (texts, texts[:3]):  # the array pass, and the few texts split one by one
+        inputs, begin, end = split_spans_many(part)
+        got = list(zip(inputs.tolist(), begin.tolist(), end.tolist(), strict=True))
+        assert got == [x for x in expected if x[0] < len(part)]
