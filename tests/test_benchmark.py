@@ -47,3 +47,19 @@ def test_benchmark_quick_run_measures_every_contender():
     rates = [line.split("|")[3].strip() for line in table.splitlines() if line.startswith("| ") and "---" not in line]
     numbers = [float(r.replace(",", "")) for r in rates if r and r[0].isdigit()]
     assert len(numbers) >= 30 and min(numbers) > 0
+
+
+def test_benchmark_streaming_runs_the_three_ways():
+    """benchmarks/streaming.py times predict, predict_iter and predict_to_parquet on the same texts;
+    it stops with an error if they make different numbers of rows."""
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "streaming.py"), "--sentences", "60", "--chunk-rows", "25"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    rows = [line.split("|") for line in out.stdout.splitlines() if line.startswith("| small_L2_256")]
+    assert [r[2].strip() for r in rows] == ["token", "document"]
+    assert rows[1][3].strip() == "60"  # one document row per text
+    assert all(float(r[5]) > 0 for r in rows)
