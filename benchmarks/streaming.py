@@ -13,7 +13,9 @@ round before, the first call of each kind untimed), so the machine's drift falls
 At token level (every word piece's vector) and document level (one pooled vector per text: the
 corpus's texts are distinct, so no call finds repeats the others miss).  The model is
 small_L2_256 with random weights (its forward is the cheapest, so the cost of the files shows
-most); ``--minilm`` adds the real all-MiniLM-L6-v2.
+most); ``--minilm`` adds the real all-MiniLM-L6-v2.  Then predict_iter at sentence level over a
+corpus whose texts come four times each, far apart, with and without the memory of the earlier
+chunks' pooled vectors.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import random
 import shutil
 import sys
 import tempfile
@@ -79,6 +82,31 @@ def side_by_side(pipe, texts: list[str], level: str, chunk_rows: int, rounds: in
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def remembering(pipe, texts: list[str], chunk_rows: int, rounds: int) -> dict[str, float]:
+    """Seconds of predict_iter at sentence level over ``texts`` with the memory of earlier chunks'
+    pooled vectors (the default) and without it (a memory that keeps nothing), in turns."""
+    from nlu_lite import batching, pipeline
+
+    def stream(keep: bool) -> None:
+        size = batching.MEMORY_BYTES if keep else 0
+        original = pipeline.PooledMemory
+        pipeline.PooledMemory = lambda: original(max_bytes=size)  # type: ignore[assignment,misc]
+        try:
+            for _ in pipe.predict_iter(texts, chunk_rows, output_level="sentence", progress=False):
+                pass
+        finally:
+            pipeline.PooledMemory = original  # type: ignore[misc]
+
+    spent = {"with memory": 0.0, "without": 0.0}
+    for r in range(rounds):
+        for name in list(spent) if r % 2 == 0 else list(spent)[::-1]:
+            gc.collect()
+            t = time.perf_counter()
+            stream(name == "with memory")
+            spent[name] += time.perf_counter() - t
+    return spent
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sentences", type=int, default=20_000)
@@ -125,6 +153,17 @@ def main(argv: list[str] | None = None) -> int:
                     f"| {spent['predict_to_parquet']:.1f} ({base / spent['predict_to_parquet']:.2f}x) |",
                     flush=True,
                 )
+        # a corpus with repeats far apart: each of n/4 distinct texts four times, in a random order
+        distinct = texts[: max(1, len(texts) // 4)]
+        shuffled = distinct * 4
+        random.Random(0).shuffle(shuffled)
+        pipe = nlu_lite.load(path=str(small))
+        spent = remembering(pipe, shuffled, args.chunk_rows, args.rounds)
+        print(
+            f"\npredict_iter, sentence level, small_L2_256: {len(shuffled):,} rows of {len(distinct):,} distinct texts "
+            f"in a random order: with the memory of earlier chunks {spent['with memory']:.1f} s, without "
+            f"{spent['without']:.1f} s ({spent['without'] / spent['with memory']:.2f}x)"
+        )
     return 0
 
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterator, Sequence
+from collections import OrderedDict
+from collections.abc import Hashable, Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -326,6 +328,48 @@ def find_repeats(pieces: Pieces, windows: Windows, wanted: np.ndarray | None) ->
         np.repeat(windows.start[dup_w], lens) + within,
         np.repeat(windows.start[src_w], lens) + within,
     )
+
+
+# Pooled vectors kept across the chunks of one predict_iter / predict_to_parquet call (at most this
+# many bytes of vectors): a MiniLM (384-d) holds ~43,000, two to four chunks' worth of sentences.
+MEMORY_BYTES = 64 << 20
+
+
+class PooledMemory:
+    """The pooled vectors of texts seen by earlier chunks of one streaming call, so that a text
+    that comes again in a later chunk is not run again (within one call, :class:`Repeats` does
+    this).  Keyed by what decides the vector (the encoder and its pooling options, and the
+    window's word-piece ids: a whole unit in one window); the least recently used go first past
+    ``max_bytes``.  Set for a call through :data:`pooled_memory`."""
+
+    def __init__(self, max_bytes: int = MEMORY_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self.hits = 0
+        self._vectors: OrderedDict[Hashable, np.ndarray] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._vectors)
+
+    def get(self, key: Hashable) -> np.ndarray | None:
+        vector = self._vectors.get(key)
+        if vector is not None:
+            self._vectors.move_to_end(key)
+            self.hits += 1
+        return vector
+
+    def put(self, key: Hashable, vector: np.ndarray) -> None:
+        if key in self._vectors or vector.nbytes > self.max_bytes:
+            return
+        self._vectors[key] = vector.copy()
+        self.bytes += vector.nbytes
+        while self.bytes > self.max_bytes:
+            _, old = self._vectors.popitem(last=False)
+            self.bytes -= old.nbytes
+
+
+# the memory of the streaming call in progress (None: a plain predict, which remembers nothing)
+pooled_memory: ContextVar[PooledMemory | None] = ContextVar("nlu_lite_pooled_memory", default=None)
 
 
 @dataclass(frozen=True)

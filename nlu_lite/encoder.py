@@ -24,10 +24,12 @@ from nlu_lite.batching import (
     SEGMENT_CHARS,
     Batch,
     Pieces,
+    PooledMemory,
     Windows,
     find_repeats,
     iter_batches,
     plan_windows,
+    pooled_memory,
     segments_agree,
     tokenize,
 )
@@ -57,6 +59,56 @@ class RunOptions:
     token_budget: int | None = None  # None: DEFAULT_TOKEN_BUDGET on CPU, GPU_TOKEN_BUDGET on GPUs
     batch_size: int = DEFAULT_BATCH_SIZE
     overlap: float = 0.25
+
+
+@dataclass
+class _Recalled:
+    """The units of one encode that an earlier chunk of a streaming call already pooled (see
+    :class:`nlu_lite.batching.PooledMemory`): a whole unit in one window, with the same word-piece
+    ids and pooling options.  ``run``: the windows still to run; ``keep``: (unit, key) of those
+    run, remembered once pooled."""
+
+    memory: PooledMemory | None
+    run: np.ndarray
+    units: np.ndarray
+    vectors: list[np.ndarray]
+    keep: list[tuple[int, Any]]
+    pieces: int
+
+    @classmethod
+    def find(cls, options: Any, pieces: Pieces, windows: Windows, run: np.ndarray) -> _Recalled:
+        """``options``: what besides the pieces decides a pooled vector (None: no pooled vectors
+        only, nothing to recall); ``run``: the windows to run so far."""
+        memory = pooled_memory.get() if options is not None else None
+        if memory is None:
+            return cls(None, run, np.zeros(0, dtype=np.int64), [], [], 0)
+        counts = np.diff(pieces.unit_start)
+        whole = np.flatnonzero(run & (windows.length == counts[windows.unit]))
+        ids, hits, vectors, keep = pieces.ids, [], [], []
+        for w, b, n in zip(whole.tolist(), windows.start[whole].tolist(), windows.length[whole].tolist(), strict=True):
+            key = (options, ids[b : b + n].tobytes())
+            vector = memory.get(key)
+            if vector is None:
+                keep.append((int(windows.unit[w]), key))
+            else:
+                hits.append(w)
+                vectors.append(vector)
+        hit = np.asarray(hits, dtype=np.int64)
+        still = run.copy()
+        still[hit] = False
+        return cls(memory, still, windows.unit[hit], vectors, keep, int(windows.length[hit].sum()))
+
+    def fill(self, pooled: np.ndarray | None, has: np.ndarray | None) -> None:
+        """Give the recalled units their remembered vectors, and remember the ones just run."""
+        memory = self.memory
+        if memory is None or pooled is None or has is None:
+            return
+        if len(self.units):
+            pooled[self.units] = np.stack(self.vectors)
+            has[self.units] = True
+        for unit, key in self.keep:
+            if has[unit]:
+                memory.put(key, pooled[unit])
 
 
 @dataclass
@@ -310,18 +362,16 @@ class Encoder:
             layers=layer_ids,
             combine=opts.layer_combine,
             need_pooler=pooling == "pooler",
-            # the last layer on the positions whose states are used only (see the module docstring)
-            select=self.runner.selects
-            and layer_ids == [self.n_layers]
-            and (
-                (targets is not None and pooling is None)
-                or (targets is None and pooling in ("cls", "pooler") and self.cls_index >= 0)
-            ),
+            select=self._selects(layer_ids, targets is not None, pooling),
         )
         # a window that repeats an earlier one (the same text again) is not run: it takes its results
         repeats = find_repeats(pieces, windows, None if targets is None else targets >= 0)
+        module = self.head if head and layer_ids == [self.n_layers] else None
+        # nor, in a streaming call, a unit whose pooled vector an earlier chunk computed
+        options = (id(self), pooling, tuple(layer_ids), opts.layer_combine, normalize, module is not None)
+        recalled = _Recalled.find(options if pooling and targets is None else None, pieces, windows, repeats.run)
         batches: Iterable[Batch] = iter_batches(
-            pieces, windows, self.prefix, self.suffix, self.pad_id, budget, opts.batch_size, repeats.run
+            pieces, windows, self.prefix, self.suffix, self.pad_id, budget, opts.batch_size, recalled.run
         )
         trim = _Trimmer()
         with torch.inference_mode():
@@ -331,12 +381,20 @@ class Encoder:
                 owned = self._run_batch(batch, step)
                 if progress is not None:
                     progress(owned)
-        if progress is not None and len(repeats.piece):
-            progress(len(repeats.piece))
-        module = self.head if head and layer_ids == [self.n_layers] else None
+        if progress is not None and len(repeats.piece) + recalled.pieces:
+            progress(len(repeats.piece) + recalled.pieces)
         pooled, has = step.pooler.result(normalize, module) if step.pooler is not None else (None, None)
+        recalled.fill(pooled, has)  # before the repeats, whose sources may be recalled ones
         repeats.fill(step.rows, targets, pooled, has)
         return Encoded(pieces, windows, step.rows, pooled, has)
+
+    def _selects(self, layer_ids: list[int], token_rows: bool, pooling: str | None) -> bool:
+        """Run the last layer on the positions whose states are used only (see the module
+        docstring): each kept piece at token level, the first token for cls/pooler pooling."""
+        first_token = not token_rows and pooling in ("cls", "pooler") and self.cls_index >= 0
+        return (
+            self.runner.selects and layer_ids == [self.n_layers] and ((token_rows and pooling is None) or first_token)
+        )
 
     def _budget(self, opts: RunOptions) -> int:
         """The token budget in force (the options themselves were checked by PredictOptions)."""

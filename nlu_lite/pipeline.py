@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from nlu_lite import scale
+from nlu_lite.batching import PooledMemory, pooled_memory
 from nlu_lite.components import Components, load_components
 from nlu_lite.conventions import nlu5_frame, nlu5_parts, object_column, token_matrices, vector_names
 from nlu_lite.devices import pick_device, pick_dtype, pick_engine
@@ -327,10 +328,23 @@ class Pipeline:
         a time, a Spark DataFrame streams to this process a partition at a time (its rows labelled
         by running position, or by ``index_column``).  Options are predict()'s, less
         ``output_path`` and ``return_spark_df``, which would act on each chunk alone; options are
-        checked here, at the call, not when the first chunk is asked for.
+        checked here, at the call, not when the first chunk is asked for.  At sentence and document
+        level the pooled vectors of earlier chunks are remembered (up to 64 MB of vectors, least
+        recently used first): a text that comes again in a later chunk is not run again.
         """
         index_column = _streamed(options, "predict_iter")
-        return (self.predict(part, **options) for part in chunks(data, chunk_rows, index_column))
+        memory = PooledMemory()
+        return (self._remembering(memory, part, options) for part in chunks(data, chunk_rows, index_column))
+
+    def _remembering(self, memory: PooledMemory, part: Any, options: dict[str, Any]) -> Any:
+        """predict() of one chunk of a streaming call, with the pooled vectors of the chunks before:
+        at sentence and document level a text an earlier chunk embedded is not run again (within
+        one predict, repeats are found anyway; see nlu_lite.batching.PooledMemory)."""
+        token = pooled_memory.set(memory)
+        try:
+            return self.predict(part, **options)
+        finally:
+            pooled_memory.reset(token)
 
     def predict_to_parquet(
         self, data: Any, path: str | os.PathLike[str], chunk_rows: int = 10_000, **options: Any
@@ -344,7 +358,8 @@ class Pipeline:
         continues from them, recomputing any chunk whose input, model or options changed.  The
         file appears, whole, when every chunk is done (see nlu_lite.checkpoint).  ``data`` is what
         predict_iter() takes: a dask or Spark DataFrame streams into the one file a partition at a
-        time.
+        time.  As in predict_iter(), a text an earlier chunk embedded at sentence or document level
+        is not run again.
         """
         from nlu_lite._version import __version__
         from nlu_lite.checkpoint import ParquetChunks, fingerprint
@@ -361,11 +376,12 @@ class Pipeline:
             "index_column": index_column,
         }
         parts = chunks(data, chunk_rows, index_column)
+        memory = PooledMemory()
         with ParquetChunks(path, job) as out, _row_bar(options.get("progress"), data, chunk_rows, out.path) as bar:
             for k, part in enumerate(parts):
                 key = fingerprint(part)
                 if not out.done(k, key):
-                    out.write(k, key, self.predict(part, **options))
+                    out.write(k, key, self._remembering(memory, part, options))
                 bar.update(row_count(part) or 0)
             if out.reused:
                 logger.info("%d of %d chunks of %s taken from an earlier run", out.reused, len(out.parts), out.path)

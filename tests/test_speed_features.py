@@ -3,6 +3,8 @@ precision, devices, streaming, progress, batching options."""
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -97,6 +99,76 @@ def test_speed_repeats_are_checked_piece_by_piece(tiny, monkeypatch):
     assert batching.find_repeats(pieces, windows, wanted).unit.tolist() == [2]
     monkeypatch.undo()
     assert batching.find_repeats(pieces, windows, None).unit.tolist() == [2, 4, 6]
+
+
+@pytest.mark.parametrize("level", ["sentence", "document"])
+def test_speed_streaming_runs_a_text_once_across_chunks(tiny, monkeypatch, tmp_path, level):
+    """predict_iter and predict_to_parquet remember the pooled vectors of earlier chunks: a text
+    that comes again in a later chunk is not run again, and every row gets the vector predict()
+    gives it.  A plain predict() remembers nothing between calls."""
+    from nlu_lite.batching import pooled_memory
+
+    long = " ".join(["tokenization"] * 20)  # several windows: always run
+    texts = ["I love NLP. Yes.", "Other text.", "", long] * 3 + ["A new one.", "Other text."]
+    runner = tiny.encoders[0].runner
+    seen: list[int] = []
+
+    def counting(method):
+        def run(ids, *args, **kwargs):
+            seen.append(int(ids.shape[0]))
+            return method(ids, *args, **kwargs)
+
+        return run
+
+    monkeypatch.setattr(runner, "forward", counting(runner.forward))
+    monkeypatch.setattr(runner, "forward_selected", counting(runner.forward_selected))
+    first = tiny.predict(texts[:4], output_level=level)
+    alone = sum(seen)
+    seen.clear()
+    expected = tiny.predict(texts, output_level=level)
+    seen.clear()
+    streamed = pd.concat(tiny.predict_iter(texts, chunk_rows=4, output_level=level))
+    # the first chunk runs as predict() does; later chunks run only the long text's windows and
+    # "A new one." (the long text is more than one window, so it is never remembered)
+    long_windows = len(tiny.encoders[0].windows(tiny.encoders[0].tokenize([long], spans=False), 0.25))
+    assert sum(seen) == alone + 2 * long_windows + 1
+    pd.testing.assert_frame_equal(streamed.drop(columns=COL), expected.drop(columns=COL))
+    np.testing.assert_allclose(_vectors(streamed), _vectors(expected), atol=1e-5, equal_nan=True)
+    assert pooled_memory.get() is None  # set for each chunk's predict only
+    seen.clear()
+    tiny.predict(texts[:4], output_level=level)
+    assert sum(seen) == alone  # nothing carried into a later plain call
+    pd.testing.assert_frame_equal(first, expected.iloc[: len(first)])
+    if importlib.util.find_spec("pyarrow"):
+        seen.clear()
+        assert tiny.predict_to_parquet(texts, tmp_path / "o.parquet", chunk_rows=4, output_level=level) == len(expected)
+        assert sum(seen) == alone + 2 * long_windows + 1
+        back = pd.read_parquet(tmp_path / "o.parquet")
+        np.testing.assert_allclose(
+            np.stack([np.full(len(expected[COL].dropna().iloc[0]), np.nan) if v is None else v for v in back[COL]]),
+            _vectors(expected),
+            atol=1e-5,
+            equal_nan=True,
+        )
+
+
+def test_speed_pooled_memory_is_bounded():
+    """The memory keeps at most max_bytes of vectors, dropping the least recently used first."""
+    from nlu_lite.batching import PooledMemory
+
+    memory = PooledMemory(max_bytes=3 * 16)  # three 4-d float32 vectors
+    for k in range(3):
+        memory.put(k, np.full(4, k, np.float32))
+    assert memory.get(0) is not None  # 0 is now the most recent
+    memory.put(3, np.full(4, 3, np.float32))
+    assert len(memory) == 3 and memory.get(1) is None and memory.bytes == 48
+    assert memory.get(0).tolist() == [0, 0, 0, 0] and memory.get(3).tolist() == [3, 3, 3, 3]
+    vector = np.ones(4, np.float32)
+    memory.put(9, vector)
+    vector[:] = 7  # kept as a copy
+    assert memory.get(9).tolist() == [1, 1, 1, 1]
+    memory.put(10, np.ones(100, np.float32))  # larger than the whole memory: not kept
+    assert memory.get(10) is None and memory.hits == 4
 
 
 def test_speed_predict_iter_chunks(tiny):
