@@ -292,6 +292,11 @@ class Repeats:
             has[self.unit] = has[self.source_unit]
 
 
+def whole_windows(pieces: Pieces, windows: Windows) -> np.ndarray:
+    """The windows that hold their whole unit (a text, or a sentence, in one window)."""
+    return np.flatnonzero(windows.length == np.diff(pieces.unit_start)[windows.unit])
+
+
 def find_repeats(pieces: Pieces, windows: Windows, wanted: np.ndarray | None) -> Repeats:
     """The windows of ``windows`` that repeat an earlier one (see :class:`Repeats`); ``wanted``:
     which pieces' states are kept (None: all, as pooling keeps them)."""
@@ -299,8 +304,7 @@ def find_repeats(pieces: Pieces, windows: Windows, wanted: np.ndarray | None) ->
     if len(windows) < 2:  # nothing to repeat (a lone sentence: no more work than this)
         none = np.zeros(0, dtype=np.int64)
         return Repeats(run, none, none, none, none)
-    counts = np.diff(pieces.unit_start)
-    whole = np.flatnonzero(windows.length == counts[windows.unit])  # the window is its unit
+    whole = whole_windows(pieces, windows)
     first_of: dict[int, int] = {}  # a hash of the window's pieces → the first window with it
     dup: list[int] = []
     src: list[int] = []

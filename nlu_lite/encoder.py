@@ -32,6 +32,7 @@ from nlu_lite.batching import (
     pooled_memory,
     segments_agree,
     tokenize,
+    whole_windows,
 )
 from nlu_lite.components import Components, config_dimension, config_layers, position_limit
 from nlu_lite.errors import InvalidOptionError
@@ -82,8 +83,8 @@ class _Recalled:
         memory = pooled_memory.get() if options is not None else None
         if memory is None:
             return cls(None, run, np.zeros(0, dtype=np.int64), [], [], 0)
-        counts = np.diff(pieces.unit_start)
-        whole = np.flatnonzero(run & (windows.length == counts[windows.unit]))
+        whole = whole_windows(pieces, windows)
+        whole = whole[run[whole]]
         ids, hits, vectors, keep = pieces.ids, [], [], []
         for w, b, n in zip(whole.tolist(), windows.start[whole].tolist(), windows.length[whole].tolist(), strict=True):
             key = (options, ids[b : b + n].tobytes())
