@@ -64,6 +64,14 @@ def _clean(values: Iterable[Any], labels: pd.Index, errors: Errors) -> list[str]
     return out
 
 
+def _holds_strings(col: pd.Series) -> bool:
+    """A column with at least one string in it.  pandas calls every ``object`` column a string
+    dtype, so an object column (all None, Decimals, dicts) counts only when a value is a str."""
+    if col.dtype != object and pd.api.types.is_string_dtype(col.dtype):
+        return bool(col.notna().any())
+    return bool(col.map(lambda v: isinstance(v, str)).any())
+
+
 def _text_column(frame: pd.DataFrame, text_column: Hashable | None) -> Hashable:
     duplicated = sorted({repr(c) for c in frame.columns[frame.columns.duplicated()]})
     if duplicated:
@@ -78,8 +86,7 @@ def _text_column(frame: pd.DataFrame, text_column: Hashable | None) -> Hashable:
     if "text" in frame.columns:
         return "text"
     for name in frame.columns:
-        col = frame[name]
-        if pd.api.types.is_string_dtype(col.dtype) or col.map(lambda v: isinstance(v, str)).any():
+        if _holds_strings(frame[name]):
             return name  # the label itself, whatever its type (0, ('a', 'b'), …)
     raise InvalidInputError(
         f"The DataFrame has no 'text' column and no column of strings (columns: {list(frame.columns)}). "

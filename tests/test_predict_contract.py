@@ -111,6 +111,20 @@ def test_predict_dataframe_text_column_and_carried_columns(tiny):
         tiny.predict(pd.DataFrame({"n": [1, 2]}))
 
 
+def test_predict_dataframe_picks_a_column_that_holds_text(tiny):
+    # pandas calls any object column a string dtype: an all-None field (JSON records where it is
+    # always missing) or a column of Decimals before the text must not be taken for the text
+    from decimal import Decimal
+
+    records = pd.DataFrame([{"title": None, "body": "a b"}, {"title": None, "body": "c"}])
+    df = tiny.predict(records, output_level="document")
+    assert list(df["document"]) == ["a b", "c"] and list(df["title"]) == [None, None]
+    prices = pd.DataFrame({"price": [Decimal("1.5"), Decimal("2")], "empty": pd.array([None, None], dtype="string"),
+                           "body": ["a b", "c"]})
+    df = tiny.predict(prices, output_level="document")
+    assert list(df["document"]) == ["a b", "c"] and list(df["price"]) == [Decimal("1.5"), Decimal("2")]
+
+
 def test_predict_carried_column_named_like_output(tiny):
     frame = pd.DataFrame({"text": ["a b"], "token": ["mine"]})
     df = tiny.predict(frame)
