@@ -89,6 +89,10 @@ def _predict(args: argparse.Namespace) -> int:
     import nlu_lite
 
     options = {"output_level": args.level, "positions": args.positions}
+    if args.out:  # a wrong path fails before the model loads and the texts run
+        from nlu_lite.output import check_frame_target
+
+        check_frame_target(args.out, "--out")
     with _texts(args) as texts:
         if args.out and Path(args.out).suffix.lower() == ".parquet":
             # streamed: memory of one chunk, and an interrupted run continues where it stopped

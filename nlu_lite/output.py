@@ -249,13 +249,13 @@ def _umask() -> int:
     return mask
 
 
-def file_target(target: str | os.PathLike[str]) -> Path:
+def file_target(target: str | os.PathLike[str], option: str = "path") -> Path:
     """``target`` as a path a file can be written to: not a folder, in a folder that exists."""
     out = Path(target).expanduser()
     if out.is_dir():
-        raise InvalidOptionError("path", str(target), "a file path, not a folder")
+        raise InvalidOptionError(option, str(target), "a file path, not a folder")
     if not out.parent.is_dir():
-        raise InvalidOptionError("path", str(target), f"a path in an existing folder ({out.parent} does not exist)")
+        raise InvalidOptionError(option, str(target), f"a path in an existing folder ({out.parent} does not exist)")
     return out
 
 
@@ -372,13 +372,23 @@ class ParquetStream:
                 self._tmp.unlink()
 
 
-def write_frame(df: pd.DataFrame, path: str | Path) -> Path:
-    """Write ``df`` by the file's suffix (atomically); the index is kept as columns
-    (``origin_index`` where it has no name)."""
+def check_frame_target(path: str | os.PathLike[str], option: str = "output_path") -> Path:
+    """The path ``write_frame`` will write, checked before any work is done: a known suffix, not a
+    folder, in a folder that exists, and pyarrow there for parquet."""
     out = Path(path).expanduser()
     suffix = out.suffix.lower()
     if suffix not in FORMATS:
-        raise InvalidOptionError("out", str(path), "a path ending in " + ", ".join(FORMATS))
+        raise InvalidOptionError(option, os.fspath(path), "a path ending in " + ", ".join(FORMATS))
+    if suffix == ".parquet":
+        require_pyarrow()
+    return file_target(out, option)
+
+
+def write_frame(df: pd.DataFrame, path: str | Path) -> Path:
+    """Write ``df`` by the file's suffix (atomically); the index is kept as columns
+    (``origin_index`` where it has no name)."""
+    out = check_frame_target(path, "out")
+    suffix = out.suffix.lower()
     if suffix == ".parquet":
         with ParquetStream(out) as stream:
             stream.write(df)

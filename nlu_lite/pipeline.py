@@ -211,6 +211,10 @@ class Pipeline:
         check_index_column(data, index_column)
         if is_dask(data) or is_spark(data):
             return scale.predict_distributed(self, data, options, index_column)
+        if options.output_path is not None:  # a typo in the path fails now, not after the whole run
+            from nlu_lite.output import check_frame_target
+
+            check_frame_target(options.output_path)
         return finish(self._predict(data, options), options)
 
     def _check(self, level: str, options: PredictOptions) -> None:

@@ -71,6 +71,8 @@ def test_cli_inprocess_predict_formats(tmp_path, capsys, monkeypatch):
     (tmp_path / "in.txt").write_text("a b\nc\n")
     assert main(["predict", "--file", str(tmp_path / "in.txt"), "--level", "document"]) == 0
     assert main(["predict", "x", "--out", str(tmp_path / "o.txt")]) == 2
+    assert main(["predict", "x", "--out", str(tmp_path / "no" / "o.csv")]) == 2
+    assert "does not exist" in capsys.readouterr().err
     assert main(["predict"]) == 2
     assert "error" in capsys.readouterr().err
 

@@ -213,6 +213,27 @@ def test_integrity_chunked_calls_refuse_options_that_would_act_on_one_chunk(tiny
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
+def test_integrity_output_path_is_checked_before_the_run(tiny, tmp_path, monkeypatch):
+    """A wrong output_path (suffix, missing folder, a folder, parquet without pyarrow) is a typed
+    error before any text is embedded, not after a long run whose result would be lost."""
+
+    def never(*args, **kwargs):
+        raise AssertionError("the texts ran before output_path was checked")
+
+    monkeypatch.setattr(type(tiny), "_predict", never)
+    bad = {"out.json": "ending in", "missing/out.csv": "does not exist", "folder.csv": "not a folder"}
+    (tmp_path / "folder.csv").mkdir()
+    for path, why in bad.items():
+        with pytest.raises(nlu_lite.InvalidOptionError, match=f"Invalid output_path=.*{why}"):
+            tiny.predict(["a b"], output_path=str(tmp_path / path))
+    for name in [m for m in sys.modules if m == "pyarrow" or m.startswith("pyarrow.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    with pytest.raises(nlu_lite.InvalidOptionError, match="pip install pyarrow"):
+        tiny.predict(["a b"], output_path=tmp_path / "out.parquet")
+    assert [p.name for p in tmp_path.iterdir()] == ["folder.csv"]
+
+
 def test_integrity_parquet_without_pyarrow_says_what_to_install(tiny, tmp_path, monkeypatch):
     from nlu_lite.errors import InvalidOptionError
 
