@@ -121,11 +121,9 @@ def token_matrices(
     return np.split(vecs[has_text], np.cumsum(counts)[:-1])
 
 
-def object_column(values: list[np.ndarray], index: Any) -> Any:
-    """A pandas object column holding one array per row (never broadcast into a 2-D block)."""
-    import pandas as pd
-
+def object_cells(values: list[np.ndarray]) -> np.ndarray:
+    """A 1-D object array holding one array per row (never broadcast into a 2-D block)."""
     cells = np.empty(len(values), dtype=object)
     for i, value in enumerate(values):
         cells[i] = value
-    return pd.Series(cells, index=index, dtype=object)
+    return cells

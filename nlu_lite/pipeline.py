@@ -21,7 +21,7 @@ import numpy as np
 from nlu_lite import scale
 from nlu_lite.batching import PooledMemory, pooled_memory
 from nlu_lite.components import Components, load_components
-from nlu_lite.conventions import nlu5_frame, nlu5_parts, object_column, token_matrices, vector_names
+from nlu_lite.conventions import nlu5_frame, nlu5_parts, object_cells, token_matrices, vector_names
 from nlu_lite.devices import pick_device, pick_dtype, pick_engine
 from nlu_lite.encoder import Encoder
 from nlu_lite.errors import InvalidOptionError
@@ -315,11 +315,10 @@ class Pipeline:
         row_text = np.asarray(inputs.texts, dtype=object)[rows.input] if inputs.carried is not None else None
         spans = (rows.begin, rows.end) if options.positions else None
         parts["vectors"], parts["extra"] = nlu5_parts(level, parts["vectors"], parts["extra"], names, spans, row_text)
+        for name, values in matrices.items():  # built with the rest, so a user's column of that name is kept
+            parts["extra"][name] = object_cells(values)
         parts["positions"] = False
-        frame = assemble(**parts)
-        for name, values in matrices.items():
-            frame[name] = object_column(values, frame.index)
-        return nlu5_frame(frame, list(names.values()))
+        return nlu5_frame(assemble(**parts), list(names.values()))
 
     def predict_iter(self, data: Any, chunk_rows: int = 10_000, **options: Any) -> Iterator[Any]:
         """predict() in chunks of ``chunk_rows`` input rows, yielding one DataFrame per chunk.

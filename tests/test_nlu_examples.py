@@ -215,6 +215,18 @@ def test_nlu_examples_user_column_named_like_an_nlu_column_is_kept(minilm):
     assert 7 in df.filter(like="token_begin_").iloc[0].tolist()
 
 
+@pytest.mark.parametrize("level", ["token", "sentence", "document"])
+def test_nlu_examples_user_column_named_like_the_vector_column_is_kept(minilm, level):
+    """At document level a word model's vectors are its token matrices, added after the pooled
+    columns; a user's column of that name is kept under a new name there too."""
+    name = "word_embedding_all_minilm_l6_v2"
+    frame = pd.DataFrame({"text": ["I love NLP", "Hi"], name: ["mine 1", "mine 2"]})
+    with pytest.warns(UserWarning, match="new names"):
+        df = minilm.predict(frame, output_level=level, convention="nlu5")
+    assert df[f"{name}_input"].drop_duplicates().tolist() == ["mine 1", "mine 2"]
+    assert all(np.asarray(v).shape[-1] == 384 for v in df[name])
+
+
 def test_nlu_examples_convention_from_the_environment(minilm, monkeypatch):
     monkeypatch.setenv("NLU_LITE_CONVENTION", "nlu5")
     df = minilm.predict("I love NLP")
