@@ -83,7 +83,7 @@ def _text_column(frame: pd.DataFrame, text_column: Hashable | None) -> Hashable:
         if text_column not in frame.columns:
             raise InvalidOptionError("text_column", text_column, f"one of the columns {list(frame.columns)}")
         return text_column
-    if "text" in frame.columns:
+    if any(name == "text" for name in frame.columns):  # the label itself: not a MultiIndex's top level
         return "text"
     for name in frame.columns:
         if _holds_strings(frame[name]):
@@ -105,7 +105,12 @@ def read_inputs(
         return Inputs([data], pd.RangeIndex(1), None, True)
     if isinstance(data, pd.DataFrame):
         column = _text_column(data, text_column)
-        texts = _clean(data[column].tolist(), data.index, errors)
+        selected = data[column]
+        if isinstance(selected, pd.DataFrame):  # the top level of MultiIndex columns: several columns
+            raise InvalidOptionError(
+                "text_column", column, f"one column's whole label, e.g. {selected.columns[0]!r} (the columns are a MultiIndex)"
+            )
+        texts = _clean(selected.tolist(), data.index, errors)
         carried = data.drop(columns=[column]) if keep_columns and data.shape[1] > 1 else None
         return Inputs(texts, data.index, carried, False)
     if isinstance(data, pd.Series):

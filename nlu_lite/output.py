@@ -231,6 +231,11 @@ def prepare_for_files(df: pd.DataFrame) -> pd.DataFrame:
     vectors (small_L2_256) to parquet."""
     frame = df.copy(deep=False)
     frame.index = _name_index(frame.index, list(frame.columns))
+    names = list(frame.index.names)
+    if None in names:  # unnamed levels of a MultiIndex: origin_index_<k>, clear of every column and level
+        used = {*frame.columns, *(n for n in names if n is not None)}
+        fresh = iter(free_names([f"{INDEX_NAME}_{k}" for k, n in enumerate(names) if n is None], used))
+        frame.index = frame.index.set_names([next(fresh) if n is None else n for n in names])
     return frame
 
 

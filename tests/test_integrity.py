@@ -407,6 +407,33 @@ def test_integrity_multiindex_rows_are_kept(tiny):
     assert list(out.index) == [("x", 1), ("y", 2)] and list(out["n"]) == [1, 2]
 
 
+@pytest.mark.parametrize("suffix", ["parquet", "csv", "jsonl"])
+def test_integrity_multiindex_rows_without_names_are_written(tiny, tmp_path, suffix):
+    """Unnamed levels of a MultiIndex become origin_index_<k> in a file, clear of the user's
+    columns (pandas would call them level_0, level_1 and refuse a column of that name)."""
+    pytest.importorskip("pyarrow")
+    index = pd.MultiIndex.from_tuples([("x", 1), ("y", 2)])
+    frame = pd.DataFrame({"text": ["a b", "c"], "level_0": [1, 2], "origin_index_1": [3, 4]}, index=index)
+    out = tmp_path / f"o.{suffix}"
+    df = tiny.predict(frame, output_level="document", output_path=out)
+    assert list(df.index.names) == [None, None]  # the result in memory keeps the user's index as it was
+    back = {"parquet": pd.read_parquet, "csv": pd.read_csv, "jsonl": lambda p: pd.read_json(p, lines=True)}[suffix](out)
+    assert list(back["origin_index_0"]) == ["x", "y"] and list(back["origin_index_1_input"]) == [1, 2]
+    assert list(back["level_0"]) == [1, 2] and list(back["origin_index_1"]) == [3, 4]
+
+
+def test_integrity_multiindex_columns(tiny):
+    """A 'text' at the top of MultiIndex columns is not one column: the first column of strings is
+    taken, and text_column must give a whole label."""
+    columns = pd.MultiIndex.from_tuples([("text", "a"), ("meta", "b")])
+    frame = pd.DataFrame([["hello world", "x"], ["foo", "y"]], columns=columns)
+    df = tiny.predict(frame, output_level="document")
+    assert list(df["document"]) == ["hello world", "foo"] and list(df[("meta", "b")]) == ["x", "y"]
+    assert list(tiny.predict(frame, text_column=("meta", "b"), output_level="document")["document"]) == ["x", "y"]
+    with pytest.raises(nlu_lite.InvalidOptionError, match="text_column.*whole label"):
+        tiny.predict(frame, text_column="text")
+
+
 def test_integrity_column_labels_of_any_kind(tiny):
     df = tiny.predict(pd.DataFrame([["a b", 1]]))  # integer labels: the first string column
     assert list(df["token"]) == ["a", "b"] and list(df[1]) == [1, 1]
