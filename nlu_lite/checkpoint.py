@@ -32,10 +32,9 @@ from nlu_lite.output import (
     ParquetStream,
     TableSchema,
     atomic_path,
+    file_table,
     file_target,
-    prepare_for_files,
     require_pyarrow,
-    to_arrow,
 )
 
 if TYPE_CHECKING:
@@ -61,7 +60,7 @@ def fingerprint(part: Any) -> str:
     digest.update(repr(list(frame.index.names)).encode())
     try:
         digest.update(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
-    except TypeError:  # cells pandas cannot hash (lists, dicts): their pickled bytes
+    except (TypeError, UnicodeEncodeError):  # cells pandas cannot hash (lists, dicts, lone surrogates): pickled
         try:
             digest.update(pickle.dumps(frame, protocol=4))
         except Exception:  # cells that cannot be pickled either: a key no later run matches (run again)
@@ -124,7 +123,7 @@ class ParquetChunks:
         """Chunk ``k`` (input fingerprint ``key``), in the file's one schema, written atomically."""
         import pyarrow as pa
 
-        table = to_arrow(prepare_for_files(df))
+        table = file_table(df)
         if self.schema.schema is None and self.parts:  # the file's schema is its first chunk's
             self.schema.fit(_read(self.parts[0]).schema.empty_table())
         table = self.schema.fit(table)

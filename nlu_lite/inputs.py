@@ -107,9 +107,8 @@ def read_inputs(
         column = _text_column(data, text_column)
         selected = data[column]
         if isinstance(selected, pd.DataFrame):  # the top level of MultiIndex columns: several columns
-            raise InvalidOptionError(
-                "text_column", column, f"one column's whole label, e.g. {selected.columns[0]!r} (the columns are a MultiIndex)"
-            )
+            whole = f"one column's whole label, e.g. {selected.columns[0]!r} (the columns are a MultiIndex)"
+            raise InvalidOptionError("text_column", column, whole)
         texts = _clean(selected.tolist(), data.index, errors)
         carried = data.drop(columns=[column]) if keep_columns and data.shape[1] > 1 else None
         return Inputs(texts, data.index, carried, False)

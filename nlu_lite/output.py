@@ -93,7 +93,10 @@ def assemble(
     if carried is not None:
         renamed = free_names(carried.columns, set(frame.columns))
         for name, key in zip(carried.columns, renamed, strict=True):
-            frame[key] = carried[name].array  # the user's own dtype (str, category, Int64, …) kept
+            # the user's own dtype (str, category, Int64, object: not inferred again as str), on the
+            # frame's own index (no alignment of repeated labels)
+            column = carried[name]
+            frame[key] = pd.Series(column.array, index=frame.index, dtype=column.dtype, copy=False)
         _warn_renamed("column", carried.columns, renamed)
     frame.attrs.update(attrs)
     if embedding_format == "numpy":
@@ -239,6 +242,58 @@ def prepare_for_files(df: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def file_table(df: pd.DataFrame) -> Any:
+    """``df`` as the Arrow table a file holds (see :func:`to_arrow`), text that is not valid
+    Unicode mended as :func:`valid_text` says."""
+    try:
+        return to_arrow(prepare_for_files(df))
+    except UnicodeEncodeError:
+        return to_arrow(prepare_for_files(valid_text(df)))
+
+
+def valid_text(df: pd.DataFrame) -> pd.DataFrame:
+    """A shallow copy of ``df`` whose strings (columns and index) can be written as UTF-8: a lone
+    surrogate (bytes decoded with ``surrogateescape``, a split emoji) becomes U+FFFD, with a
+    warning that counts them.  The DataFrame itself keeps them; Python's str can hold them, files
+    cannot."""
+    import pandas as pd
+
+    mended = 0
+
+    def fix(values: Any) -> Any:
+        nonlocal mended
+        out = list(values)
+        for i, v in enumerate(out):
+            if isinstance(v, str):
+                try:
+                    v.encode("utf-8")
+                except UnicodeEncodeError:
+                    out[i] = v.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+                    mended += 1
+        return out
+
+    frame = df.copy(deep=False)
+    for k in range(frame.shape[1]):
+        column = frame.iloc[:, k]
+        if column.dtype == object or pd.api.types.is_string_dtype(column.dtype):
+            frame.isetitem(k, pd.Series(fix(column), index=frame.index, dtype=object))
+    if frame.index.nlevels == 1:
+        if frame.index.dtype == object:
+            frame.index = pd.Index(fix(frame.index), dtype=object, name=frame.index.name)
+    else:
+        frame.index = frame.index.set_levels(
+            [pd.Index(fix(lv), dtype=object) if lv.dtype == object else lv for lv in frame.index.levels]
+        )
+    if mended:
+        warnings.warn(
+            f"{mended} text value(s) held lone surrogates, which are not valid Unicode (bytes decoded with "
+            "surrogateescape, a split emoji); the file has U+FFFD in their place, the DataFrame keeps them.",
+            UserWarning,
+            stacklevel=3,
+        )
+    return frame
+
+
 @functools.lru_cache(maxsize=1)
 def _umask() -> int:
     """The process's umask, read without changing it where Linux says it (/proc), else by the
@@ -347,7 +402,7 @@ class ParquetStream:
         self._tmp: Path | None = None
 
     def write(self, df: pd.DataFrame) -> None:
-        self.write_table(to_arrow(prepare_for_files(df)))
+        self.write_table(file_table(df))
 
     def write_table(self, table: Any) -> None:
         import pyarrow.parquet as pq
@@ -398,6 +453,14 @@ def write_frame(df: pd.DataFrame, path: str | Path) -> Path:
         with ParquetStream(out) as stream:
             stream.write(df)
         return out
+    try:
+        _write_text_file(df, out, suffix)
+    except UnicodeEncodeError:
+        _write_text_file(valid_text(df), out, suffix)
+    return out
+
+
+def _write_text_file(df: pd.DataFrame, out: Path, suffix: str) -> None:
     frame = prepare_for_files(df).reset_index()
     for name in vector_columns(frame):
         values = [None if v is None else np.asarray(v).tolist() for v in frame[name]]
@@ -410,4 +473,3 @@ def write_frame(df: pd.DataFrame, path: str | Path) -> Path:
             frame.to_csv(tmp, index=False)
         else:
             frame.to_json(tmp, orient="records", lines=True, force_ascii=False)
-    return out

@@ -434,6 +434,32 @@ def test_integrity_multiindex_columns(tiny):
         tiny.predict(frame, text_column="text")
 
 
+def test_integrity_lone_surrogates_reach_every_file(tiny, tmp_path):
+    """Python's str holds lone surrogates (bytes decoded with surrogateescape, a split emoji);
+    UTF-8 files cannot.  The DataFrame keeps them, object columns stay object; each file has
+    U+FFFD in their place, with a warning that counts them; predict_to_parquet fingerprints them."""
+    pytest.importorskip("pyarrow")
+    index = pd.Index(["i\ud800", "j"], dtype=object)
+    frame = pd.DataFrame(
+        {"text": pd.Series(["ok a\ud800b", "fine"], index=index, dtype=object),
+         "note": pd.Series(["x\udcff", "y"], index=index, dtype=object)}
+    )  # fmt: skip
+    readers = {"parquet": pd.read_parquet, "csv": pd.read_csv, "jsonl": lambda p: pd.read_json(p, lines=True)}
+    for suffix, read in readers.items():
+        with pytest.warns(UserWarning, match="5 text value.*lone surrogates"):
+            df = tiny.predict(frame, output_path=tmp_path / f"o.{suffix}")
+        assert df["token"].tolist() == ["ok", "a\ud800b", "fine"] and df["note"].dtype == object
+        assert df["note"].tolist() == ["x\udcff", "x\udcff", "y"] and list(df.index) == ["i\ud800", "i\ud800", "j"]
+        back = read(tmp_path / f"o.{suffix}")
+        assert back["token"].tolist() == ["ok", "a\ufffdb", "fine"] and back["note"].tolist()[0] == "x\ufffd"
+        assert back["origin_index"].tolist() == ["i\ufffd", "i\ufffd", "j"]
+    with pytest.warns(UserWarning, match="lone surrogates"):
+        assert tiny.predict_to_parquet(frame, tmp_path / "p.parquet", chunk_rows=1, progress=False) == 3
+    assert pd.read_parquet(tmp_path / "p.parquet")["token"].tolist() == ["ok", "a\ufffdb", "fine"]
+    plain = tiny.predict(pd.DataFrame({"text": ["a b"], "note": pd.Series(["x"], dtype=object)}))
+    assert plain["note"].dtype == object  # a user's object column is not turned into str
+
+
 def test_integrity_column_labels_of_any_kind(tiny):
     df = tiny.predict(pd.DataFrame([["a b", 1]]))  # integer labels: the first string column
     assert list(df["token"]) == ["a", "b"] and list(df[1]) == [1, 1]
