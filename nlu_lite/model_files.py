@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,7 +44,7 @@ _LEGACY_POOLING = {
     "pooling_mode_lasttoken": "lasttoken",
 }
 # the pooling modes nlu_lite computes exactly as sentence-transformers does
-SUPPORTED_POOLING = ("mean", "cls", "max")
+SUPPORTED_POOLING = ("mean", "cls", "max", "mean_sqrt_len_tokens", "weightedmean", "lasttoken")
 # Dense activations by the class name sentence-transformers writes; looked up, never imported
 _ACTIVATIONS = {
     "torch.nn.modules.activation.Tanh": "tanh",
@@ -53,6 +53,10 @@ _ACTIVATIONS = {
     "torch.nn.modules.activation.GELU": "gelu",
     "torch.nn.modules.activation.Sigmoid": "sigmoid",
     "torch.nn.modules.activation.SiLU": "silu",
+    "torch.nn.modules.activation.LeakyReLU": "leaky_relu",
+    "torch.nn.modules.activation.ELU": "elu",
+    "torch.nn.modules.activation.Softplus": "softplus",
+    "torch.nn.modules.activation.Mish": "mish",
 }
 _MAX_JSON_BYTES = 1 << 20
 
@@ -65,7 +69,8 @@ class DenseSpec:
     in_features: int
     out_features: int
     bias: bool
-    activation: str  # a key of the activations nlu_lite knows: tanh, identity, relu, gelu, sigmoid, silu
+    activation: str  # a key of the activations nlu_lite knows: tanh, identity, relu, gelu, sigmoid, silu, …
+    normalize_input: bool = False  # a Normalize module comes just before it: L2-normalise its input
 
 
 @dataclass(frozen=True)
@@ -153,6 +158,7 @@ def _read_modules(
     """Walk modules.json: pooling, normalisation and Dense modules; returns the folder of the
     Transformer module's files (the folder itself, or an older layout's sub-folder)."""
     model_dir = folder
+    normalized = False  # a Normalize module since the last Dense
     modules = _modules(folder)
     if modules:
         put("normalize", False, "modules.json")
@@ -174,13 +180,16 @@ def _read_modules(
             if isinstance(config, dict) and config.get("include_prompt") is False:
                 put("include_prompt", False, where)
         elif short == "Normalize":
+            normalized = True
             put("normalize", True, "modules.json")
         elif short == "Dense":
             spec = _dense(folder, sub)
             if isinstance(spec, str):
                 unsupported.append(spec)
-            else:
-                dense.append(spec)
+            else:  # in the files' order: a Normalize before a Dense normalises its input, not the output
+                dense.append(replace(spec, normalize_input=True) if normalized else spec)
+                normalized = False
+                put("normalize", False, "modules.json")
         elif short == "Dropout":  # no effect at inference
             continue
         else:
@@ -261,5 +270,13 @@ def load_dense(folder: Path, spec: DenseSpec, device: torch.device | str = "cpu"
         "gelu": torch.nn.GELU,
         "sigmoid": torch.nn.Sigmoid,
         "silu": torch.nn.SiLU,
-    }[spec.activation]()
-    return torch.nn.Sequential(linear, activation).eval().to(device)
+        "leaky_relu": torch.nn.LeakyReLU,
+        "elu": torch.nn.ELU,
+        "softplus": torch.nn.Softplus,
+        "mish": torch.nn.Mish,
+    }[spec.activation]()  # with its defaults, as sentence-transformers makes it
+    if not spec.normalize_input:
+        return torch.nn.Sequential(linear, activation).eval().to(device)
+    from nlu_lite.pooling import L2Normalize
+
+    return torch.nn.Sequential(L2Normalize(), linear, activation).eval().to(device)

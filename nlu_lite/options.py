@@ -16,7 +16,7 @@ from nlu_lite.errors import InvalidOptionError
 
 Task = Literal["embed", "embed_sentence"]
 OutputLevel = Literal["token", "sub_token", "sentence", "document"]
-SentencePooling = Literal["mean", "cls", "pooler", "max"]
+SentencePooling = Literal["mean", "cls", "pooler", "max", "mean_sqrt_len_tokens", "weightedmean", "lasttoken"]
 WordPooling = Literal["first", "mean", "last"]
 LayerCombine = Literal["mean", "sum", "concat"]
 EmbeddingFormat = Literal["array", "expand", "numpy"]
@@ -25,7 +25,11 @@ Errors = Literal["raise", "coerce"]
 TASKS: tuple[str, ...] = ("embed", "embed_sentence")
 # the output levels; each is built by nlu_lite.levels (LEVELS there has one row per name here)
 OUTPUT_LEVELS: tuple[str, ...] = ("token", "sub_token", "sentence", "document")
-SENTENCE_POOLINGS: tuple[str, ...] = ("mean", "cls", "pooler", "max")
+# sentence-transformers' names for the last three (its Pooling modes), computed as it computes them
+SENTENCE_POOLINGS: tuple[str, ...] = (
+    *("mean", "cls", "pooler", "max"),
+    *("mean_sqrt_len_tokens", "weightedmean", "lasttoken"),
+)
 WORD_POOLINGS: tuple[str, ...] = ("first", "mean", "last")
 LAYER_COMBINES: tuple[str, ...] = ("mean", "sum", "concat")
 EMBEDDING_FORMATS: tuple[str, ...] = ("array", "expand", "numpy")

@@ -7,8 +7,12 @@ Unit pooling (sentence or document) follows sentence-transformers: ``mean`` aver
 position the model saw, special tokens included, so a text that fits one window gives exactly
 ``SentenceTransformer.encode``'s vector; ``cls`` takes the first special token's vector,
 ``pooler`` the model's pooler output (BERT's dense+tanh over [CLS], as Spark NLP's
-BertSentenceEmbeddings), ``max`` the element-wise maximum.  A text cut into several windows is
-pooled over all of them (``mean`` weights windows by their length; ``cls`` and ``pooler`` average
+BertSentenceEmbeddings), ``max`` the element-wise maximum.  sentence-transformers' other modes
+are there for folders that ask for them: ``mean_sqrt_len_tokens`` (the sum over the square root
+of the length), ``weightedmean`` (position t weighs t, from 1) and ``lasttoken`` (the last
+attended position).  A text cut into several windows is pooled over all of them (``mean`` weights
+windows by their length, ``weightedmean`` sums each window's weights, ``mean_sqrt_len_tokens``
+divides the sum by the root of the total length; ``cls``, ``pooler`` and ``lasttoken`` average
 the windows' vectors).
 """
 
@@ -67,10 +71,12 @@ class UnitPooler:
     ) -> None:
         """Fold in one batch: ``hidden`` (B, T, D), ``mask`` (B, T), ``units`` (B,) unit of each row."""
         hidden = hidden.float()
-        if self.pooling == "mean":
-            m = mask.to(hidden.dtype).unsqueeze(-1)
-            self.acc.index_add_(0, units, (hidden * m).sum(dim=1))
-            self.weight.index_add_(0, units, mask.sum(dim=1).to(torch.float32))
+        if self.pooling in ("mean", "mean_sqrt_len_tokens", "weightedmean"):
+            m = mask.to(hidden.dtype)
+            if self.pooling == "weightedmean":  # position t (from 1) weighs t, as sentence-transformers
+                m = m * torch.arange(1, m.shape[1] + 1, dtype=m.dtype, device=m.device)
+            self.acc.index_add_(0, units, (hidden * m.unsqueeze(-1)).sum(dim=1))
+            self.weight.index_add_(0, units, m.sum(dim=1).to(torch.float32))
         elif self.pooling == "max":
             masked = hidden.masked_fill(~mask.bool().unsqueeze(-1), float("-inf")).amax(dim=1)
             self.acc.scatter_reduce_(0, units[:, None].expand_as(masked), masked, "amax", include_self=True)
@@ -82,9 +88,9 @@ class UnitPooler:
                 vec = pooler.float()
             else:
                 rows = torch.arange(hidden.shape[0], device=hidden.device)
-                if cls_index >= 0:
+                if cls_index >= 0 and self.pooling == "cls":
                     vec = hidden[:, cls_index]
-                else:  # the classification token comes last (XLNet): last attended position
+                else:  # lasttoken, or a classification token that comes last (XLNet): last attended position
                     vec = hidden[rows, mask.sum(dim=1) - 1]
             self.acc.index_add_(0, units, vec)
             self.weight.index_add_(0, units, torch.ones_like(units, dtype=torch.float32))
@@ -96,7 +102,9 @@ class UnitPooler:
         has = self.weight > 0
         unseen = (~has).unsqueeze(-1)
         out = self.acc  # in place throughout: no second (or third) copy of the vectors
-        if self.pooling != "max":
+        if self.pooling == "mean_sqrt_len_tokens":  # the sum over the square root of the length
+            out.div_(self.weight.clamp(min=1.0).sqrt_().unsqueeze(-1))
+        elif self.pooling != "max":
             out.div_(self.weight.clamp(min=1.0).unsqueeze(-1))  # unseen units hold 0 and stay 0
         out.masked_fill_(unseen, 0.0)
         if head is not None:
@@ -107,3 +115,11 @@ class UnitPooler:
             with torch.inference_mode():
                 out.div_(out.norm(p=2.0, dim=-1, keepdim=True).clamp_min_(1e-12))
         return out.cpu().numpy().astype(np.float32, copy=False), has.cpu().numpy()
+
+
+class L2Normalize(torch.nn.Module):
+    """sentence-transformers' Normalize module where a Dense module follows it (a Normalize at
+    the end of the chain is the pooler's own ``normalize``)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.normalize(x, p=2.0, dim=-1)

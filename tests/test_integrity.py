@@ -430,7 +430,7 @@ def test_integrity_multiindex_columns(tiny):
     df = tiny.predict(frame, output_level="document")
     assert list(df["document"]) == ["hello world", "foo"] and list(df[("meta", "b")]) == ["x", "y"]
     assert list(tiny.predict(frame, text_column=("meta", "b"), output_level="document")["document"]) == ["x", "y"]
-    with pytest.raises(nlu_lite.InvalidOptionError, match="text_column.*whole label"):
+    with pytest.raises(nlu_lite.InvalidOptionError, match=r"text_column.*whole label"):
         tiny.predict(frame, text_column="text")
 
 

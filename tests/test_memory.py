@@ -77,6 +77,31 @@ def test_memory_pooler_result_in_place_is_exact(pooling, normalize):
     assert out.dtype == np.float32 and not out[1].any()
 
 
+@pytest.mark.parametrize("pooling", ["mean_sqrt_len_tokens", "weightedmean", "lasttoken"])
+def test_memory_pooler_sentence_transformers_modes_over_windows(pooling):
+    """Two windows of one unit (lengths 6 and 4, right-padded), pooled by sentence-transformers'
+    formulas extended over windows: the length or the position weights summed over both, the last
+    tokens averaged; a one-window unit is the formula itself."""
+    torch.manual_seed(1)
+    hidden = torch.randn(3, 6, 8)
+    mask = torch.ones(3, 6, dtype=torch.long)
+    mask[1, 4:] = 0
+    pooler = UnitPooler(2, 8, pooling, torch.device("cpu"))
+    pooler.add(torch.tensor([0, 0, 1]), hidden, mask, 0, None)
+    out, has = pooler.result(False)
+    positions = torch.arange(1, 7, dtype=torch.float32)
+    a, b, c = hidden[0], hidden[1, :4], hidden[2]
+    if pooling == "mean_sqrt_len_tokens":
+        want = [(a.sum(0) + b.sum(0)) / 10**0.5, c.sum(0) / 6**0.5]
+    elif pooling == "weightedmean":
+        w = positions[:, None]
+        want = [((a * w).sum(0) + (b * w[:4]).sum(0)) / (21 + 10), (c * w).sum(0) / 21]
+    else:
+        want = [(a[-1] + b[-1]) / 2, c[-1]]
+    np.testing.assert_allclose(out, torch.stack(want).numpy(), rtol=1e-5, atol=1e-6)
+    assert has.tolist() == [True, True]
+
+
 def _long_text(chars: int) -> str:
     sentence = "The quick brown fox jumps over the lazy dog near St. Louis, doesn't it? Yes! "
     return (sentence * (chars // len(sentence) + 1))[:chars]

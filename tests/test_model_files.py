@@ -163,8 +163,16 @@ def test_cased_and_uncased_folders_keep_their_own_casing(family_registry):
 # --- sentence-transformers folders -------------------------------------------------------
 
 
-def _st_folder(folder: Path, pooling: str = "mean", dense: int | None = None, normalize: bool = True, **kwargs):
-    """A sentence-transformers model written by sentence-transformers itself on the real MiniLM."""
+def _st_folder(
+    folder: Path,
+    pooling: str = "mean",
+    dense: int | None = None,
+    normalize: bool | str = True,
+    activation: str = "Tanh",
+    **kwargs,
+):
+    """A sentence-transformers model written by sentence-transformers itself on the real MiniLM;
+    ``normalize='before dense'`` puts the Normalize module between Pooling and Dense."""
     import torch
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.base.modules import Dense, Normalize, Transformer
@@ -173,9 +181,11 @@ def _st_folder(folder: Path, pooling: str = "mean", dense: int | None = None, no
     torch.manual_seed(2)
     modules = [Transformer(str(minilm_dir()), max_seq_length=kwargs.pop("max_seq_length", 256))]
     modules.append(Pooling(384, pooling_mode=pooling))
+    if normalize == "before dense":
+        modules.append(Normalize())
     if dense:
-        modules.append(Dense(384, dense, activation_function=torch.nn.Tanh()))
-    if normalize:
+        modules.append(Dense(384, dense, activation_function=getattr(torch.nn, activation)()))
+    if normalize is True:
         modules.append(Normalize())
     model = SentenceTransformer(modules=modules, device="cpu", **kwargs)
     model.save(str(folder))
@@ -212,11 +222,21 @@ def test_packaged_minilm_folder_matches_sentence_transformers(sentence_transform
 
 
 @pytest.mark.parametrize(
-    ("pooling", "dense", "normalize"),
-    [("cls", None, True), ("max", None, False), ("mean", 48, True), ("cls", 24, False)],
+    ("pooling", "dense", "normalize", "activation"),
+    [
+        ("cls", None, True, "Tanh"),
+        ("max", None, False, "Tanh"),
+        ("mean", 48, True, "Tanh"),
+        ("cls", 24, False, "Tanh"),
+        ("mean", 32, "before dense", "Tanh"),  # the files' order: normalised, then projected
+        ("mean", 32, True, "LeakyReLU"),
+        ("mean_sqrt_len_tokens", None, False, "Tanh"),
+        ("weightedmean", None, True, "Tanh"),
+        ("lasttoken", 24, False, "Tanh"),
+    ],
 )
-def test_sentence_transformers_folders_match_encode(tmp_path, pooling, dense, normalize):
-    st = _st_folder(tmp_path / "st", pooling=pooling, dense=dense, normalize=normalize)
+def test_sentence_transformers_folders_match_encode(tmp_path, pooling, dense, normalize, activation):
+    st = _st_folder(tmp_path / "st", pooling=pooling, dense=dense, normalize=normalize, activation=activation)
     texts = [t for t in TEXTS if t and t != LONG]
     want = st.encode(texts)
     pipe = nlu_lite.load(path=tmp_path / "st")
@@ -306,9 +326,10 @@ def test_registry_states_override_only_what_they_state(tmp_path, monkeypatch):
 def test_modules_nlu_lite_cannot_reproduce_are_refused_at_sentence_level(tmp_path):
     folder = tmp_path / "odd"
     shutil.copytree(minilm_dir(), folder)
-    (folder / "1_Pooling" / "config.json").write_text(json.dumps({"pooling_mode": "weightedmean"}))
+    two = {"word_embedding_dimension": 384, "pooling_mode_mean_tokens": True, "pooling_mode_max_tokens": True}
+    (folder / "1_Pooling" / "config.json").write_text(json.dumps(two))  # both, concatenated
     pipe = nlu_lite.load(path=folder)
-    with pytest.raises(InvalidOptionError, match="weightedmean"):
+    with pytest.raises(InvalidOptionError, match=r"pooling max\+mean|pooling mean\+max"):
         pipe.predict("I love NLP", output_level="document")
     assert len(pipe.predict("I love NLP", output_level="document", pooling="mean")) == 1
     assert pipe.predict("I love NLP")["token"].tolist() == ["I", "love", "NLP"]

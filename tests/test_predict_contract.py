@@ -119,8 +119,9 @@ def test_predict_dataframe_picks_a_column_that_holds_text(tiny):
     records = pd.DataFrame([{"title": None, "body": "a b"}, {"title": None, "body": "c"}])
     df = tiny.predict(records, output_level="document")
     assert list(df["document"]) == ["a b", "c"] and list(df["title"]) == [None, None]
-    prices = pd.DataFrame({"price": [Decimal("1.5"), Decimal("2")], "empty": pd.array([None, None], dtype="string"),
-                           "body": ["a b", "c"]})
+    prices = pd.DataFrame(
+        {"price": [Decimal("1.5"), Decimal("2")], "empty": pd.array([None, None], dtype="string"), "body": ["a b", "c"]}
+    )
     df = tiny.predict(prices, output_level="document")
     assert list(df["document"]) == ["a b", "c"] and list(df["price"]) == [Decimal("1.5"), Decimal("2")]
 
