@@ -243,12 +243,40 @@ def config_layers(config: Any) -> int | None:
     return None
 
 
-def position_limit(config: Any) -> int:
-    """The longest input the model's position embeddings allow (0: no limit stated)."""
+# families whose position ids start after the padding index (RoBERTa's scheme), as their config says
+_POSITIONS_AFTER_PADDING = (
+    *("roberta", "xlm-roberta", "camembert", "data2vec-text", "roberta-prelayernorm", "xlm-roberta-xl"),
+    *("mpnet", "ibert", "longformer", "luke", "markuplm", "lilt"),
+)
+
+
+def position_limit(config: Any, model: Any = None) -> int:
+    """The longest input the model's position embeddings allow (0: no limit stated).  Where the
+    positions start after the padding index (RoBERTa and its kin: the position table has a
+    ``padding_idx``), that many fewer: the model itself says so where it is given, else its family."""
     limit = int(getattr(config, "max_position_embeddings", 0) or 0)
-    if limit > 0 and getattr(config, "model_type", "") in ("roberta", "xlm-roberta", "camembert"):
-        limit -= 2  # RoBERTa's positions start after the padding index
+    if limit <= 0:
+        return 0
+    padding: int | None = None
+    table = _position_table(model)
+    if table is not None:
+        padding = table.padding_idx
+    elif getattr(config, "model_type", "") in _POSITIONS_AFTER_PADDING:
+        pad = getattr(config, "pad_token_id", None)
+        padding = pad if isinstance(pad, int) and pad >= 0 else 1
+    if padding is not None:
+        limit -= padding + 1  # ids padding+1 … limit-1
     return max(limit, 0)
+
+
+def _position_table(model: Any) -> Any:
+    """The model's learned absolute position embeddings (``…embeddings.position_embeddings``)."""
+    if model is None:
+        return None
+    for name, module in model.named_modules():
+        if name.endswith("embeddings.position_embeddings") and hasattr(module, "padding_idx"):
+            return module
+    return None
 
 
 def file_max_length(folder: Path, config: Any) -> tuple[int, str]:

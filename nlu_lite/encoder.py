@@ -242,8 +242,9 @@ class Encoder:
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         limit = self.entry.max_length
         config = self.model.config
-        if position_limit(config):
-            limit = min(limit, position_limit(config))
+        positions = position_limit(config, self.model)
+        if positions:
+            limit = min(limit, positions)
         self.max_length = limit
         self.capacity = limit - len(self.prefix) - len(self.suffix)
         self.n_layers = config_layers(config) or int(self.entry.layers or 0)

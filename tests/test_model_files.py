@@ -130,6 +130,27 @@ def _assert_same(a: nlu_lite.Pipeline, b: nlu_lite.Pipeline, **options) -> None:
         np.testing.assert_array_equal(vec_a, vec_b, err_msg=level)
 
 
+@pytest.mark.parametrize("model_type", ["roberta", "mpnet", "data2vec-text", "xlm-roberta-xl"])
+def test_positions_after_the_padding_index_bound_the_windows(tmp_path, model_type):
+    """RoBERTa's kin number positions from padding_idx + 1: 66 position embeddings hold 64 pieces.
+    A long text in a folder whose tokenizer claims 512 is cut into windows of 64, not run into an
+    index error inside the model."""
+    from transformers import AutoConfig, AutoModel
+
+    tok = _bpe_tokenizer()
+    small = {"hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 4, "intermediate_size": 64}
+    config = AutoConfig.for_model(model_type, vocab_size=len(tok), max_position_embeddings=66, pad_token_id=1, **small)
+    AutoModel.from_config(config).save_pretrained(tmp_path)
+    tok.model_max_length = 512  # what such a tokenizer usually claims, more than the positions hold
+    tok.save_pretrained(tmp_path)
+    pipe = nlu_lite.load(path=tmp_path)
+    assert pipe.encoders[0].max_length == 64
+    text = " ".join(CORPUS) * 3
+    df = pipe.predict(text, output_level="document", metadata=True)
+    assert df["input_windows"].iloc[0] > 1 and df.iloc[:, 1].notna().all()
+    assert df.attrs["settings_from"][0]["max_length"] == "config.json"
+
+
 @pytest.mark.parametrize("family", FAMILIES)
 def test_spelling_path_and_hf_give_the_same_rows_and_vectors(family_registry, monkeypatch, family):
     monkeypatch.setenv("NLU_LITE_REGISTRY", str(family_registry))
