@@ -275,8 +275,4 @@ def load_dense(folder: Path, spec: DenseSpec, device: torch.device | str = "cpu"
         "softplus": torch.nn.Softplus,
         "mish": torch.nn.Mish,
     }[spec.activation]()  # with its defaults, as sentence-transformers makes it
-    if not spec.normalize_input:
-        return torch.nn.Sequential(linear, activation).eval().to(device)
-    from nlu_lite.pooling import L2Normalize
-
-    return torch.nn.Sequential(L2Normalize(), linear, activation).eval().to(device)
+    return torch.nn.Sequential(linear, activation).eval().to(device)

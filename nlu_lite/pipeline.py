@@ -211,10 +211,7 @@ class Pipeline:
         check_index_column(data, index_column)
         if is_dask(data) or is_spark(data):
             return scale.predict_distributed(self, data, options, index_column)
-        if options.output_path is not None:  # a typo in the path fails now, not after the whole run
-            from nlu_lite.output import check_frame_target
-
-            check_frame_target(options.output_path)
+        _check_output_path(options)
         return finish(self._predict(data, options), options)
 
     def _check(self, level: str, options: PredictOptions) -> None:
@@ -470,6 +467,14 @@ def _streamed(options: dict[str, Any], call: str) -> str | None:
             "return_spark_df", options["return_spark_df"], f"False in {call}, which gives pandas chunks"
         )
     return options.pop("index_column", None)
+
+
+def _check_output_path(options: PredictOptions) -> None:
+    """``output_path`` checked before the run: a typo fails now, not after every text was embedded."""
+    if options.output_path is not None:
+        from nlu_lite.output import check_frame_target
+
+        check_frame_target(options.output_path)
 
 
 def _refuse_parser(parser_output: bool, parser_config: Any) -> None:
