@@ -26,7 +26,7 @@ import functools
 import os
 import re
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -226,6 +226,8 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
     seen: set[Any] = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
+        if not isinstance(key, Hashable) or isinstance(key, tuple):  # ? [a, b]: a list or mapping as a key
+            raise yaml.constructor.ConstructorError(None, None, "a key must be a plain name", key_node.start_mark)
         if key in seen:
             raise yaml.constructor.ConstructorError(None, None, f"duplicate key {_preview(key)}", key_node.start_mark)
         seen.add(key)
@@ -298,6 +300,12 @@ def parse_entry(
     (for a manifest written by ``pipe.save``, whose models may have been loaded by path)."""
     if not isinstance(raw, dict):
         raise RegistryError(file, path, f"expected a mapping, got {type(raw).__name__}")
+    for where, table in (("defaults", defaults), (path, raw)):
+        for key in table:
+            if not isinstance(key, str):  # YAML reads on/off/yes/no, ~ and numbers as non-strings
+                raise RegistryError(file, f"{where}.{key!r}", f"keys are names; quote it ('{key}')")
+        if "source" in table:
+            _check_type(file, f"{where}.source", table["source"], (dict,))
     merged: dict[str, Any] = {**defaults, **raw}
     if "source" in defaults and "source" in raw:
         merged["source"] = {**defaults["source"], **raw["source"]}

@@ -206,6 +206,11 @@ def test_registry_good_user_file_parses(tmp_path):
         (("en.embed.mine.one", "de.embed.mine.one"), "models[0].spelling"),
         (("family: mine", "famly: mine"), "famly"),
         (("hf: org/one,", "hf: org/one, url: x,"), "models[0].source.url"),
+        (("    layers: 1\n", "    layers: 1\n    on: true\n"), "models[0].True"),  # YAML 1.1 reads on as true
+        (("    layers: 1\n", "    layers: 1\n    ~: 1\n"), "models[0].None"),
+        (("max_length: 128}", "max_length: 128, 1: 2}"), "defaults.1"),
+        (("    source: {hf:", "    source: [1, 2]\n    sourc: {hf:"), "models[0].source"),
+        (("max_length: 128}", "max_length: 128, source: /tmp/x}"), "defaults.source"),
     ],
 )
 def test_registry_bad_file_names_file_and_key(tmp_path, change, key):
@@ -226,7 +231,7 @@ def test_registry_unverified_revision_is_allowed_when_marked(tmp_path):
 
 @pytest.mark.parametrize(
     "text",
-    ["models: [\n", "family: a\nfamily: b\n", "- just\n- a list\n", "models: {a: 1}\n"],
+    ["models: [\n", "family: a\nfamily: b\n", "- just\n- a list\n", "models: {a: 1}\n", "? [a, b]\n: 1\n"],
 )
 def test_registry_malformed_yaml(tmp_path, text):
     path = _write(tmp_path, text)
