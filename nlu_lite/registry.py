@@ -20,6 +20,7 @@ key path named in the error.  The result is cached; nothing here imports torch.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import fnmatch
 import functools
@@ -454,6 +455,27 @@ class Registry:
                 raise RegistryError(
                     name_files[name], f"nlu_names.{name}", f"already names {self._index[name].spelling!r}"
                 )
+        self._refuse_two_readings()
+
+    def _refuse_two_readings(self) -> None:
+        """The language may be left out (``embed.x`` is ``en.embed.x``): a user's name and its
+        ``en.`` form must not name two models.  (NLU's own names do in a few places, 'bert' and
+        'en.bert' for one; the built-in registry keeps them as NLU has them.)"""
+        builtin = builtin_dir().resolve()
+        for name in [*self._index, *self.nlu_names]:
+            longer = "en." + name
+            if name.startswith("en.") or longer not in self._index:
+                continue
+            short = self.find(name)
+            full = self._index[longer]
+            users = [e for e in (short, full) if e is not None and Path(e.file).resolve().parent != builtin]
+            if short is not None and short is not full and users:
+                raise RegistryError(
+                    users[0].file,
+                    users[0].spelling,
+                    f"{name!r} loads {short.spelling!r} while {longer!r} loads {full.spelling!r}, but a spelling "
+                    f"may leave its language out, so the two must name one model; rename {users[0].spelling!r}",
+                )
 
     def _add(self, entry: Entry) -> None:
         names = [entry.spelling, *entry.aliases]
@@ -548,15 +570,29 @@ def _env_folders() -> list[Path]:
 
 
 @functools.lru_cache(maxsize=8)
-def _build(folders: tuple[Path, ...]) -> Registry:
+def _build(folders: tuple[Path, ...], stamp: tuple[tuple[str, int, int], ...]) -> Registry:
     return Registry(folders)
 
 
+def _stamp(folders: tuple[Path, ...]) -> tuple[tuple[str, int, int], ...]:
+    """Each YAML file of ``folders`` with its modification time and size: a file edited, added or
+    removed makes a new registry (a notebook's edit-and-rerun), an unchanged one is reused."""
+    out = []
+    for folder in folders:
+        for file in sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml")):
+            with contextlib.suppress(OSError):
+                st = file.stat()
+                out.append((str(file), st.st_mtime_ns, st.st_size))
+    return tuple(out)
+
+
 def get_registry() -> Registry:
-    """The registry in force: the built-in folder, NLU_LITE_REGISTRY, then add_registry() folders."""
+    """The registry in force: the built-in folder, NLU_LITE_REGISTRY, then add_registry() folders
+    (each folder once, however often it is named)."""
     with _lock:
-        folders = (builtin_dir(), *_env_folders(), *_extra_folders)
-    return _build(tuple(folders))
+        folders = (builtin_dir().resolve(), *_env_folders(), *_extra_folders)
+    unique = tuple(dict.fromkeys(folders))
+    return _build(unique, _stamp(unique))
 
 
 def add_registry(path: str | os.PathLike[str]) -> Registry:

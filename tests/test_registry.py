@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -251,6 +252,32 @@ def test_registry_duplicate_spelling_names_both_files(tmp_path):
     with pytest.raises(RegistryError) as info:
         Registry([tmp_path])
     assert "a.yaml" in str(info.value) and "b.yaml" in str(info.value)
+
+
+def test_registry_user_name_with_two_readings_is_refused(tmp_path, monkeypatch):
+    """'embed.bert_base_cased' is an NLU name of the built-in registry; a user spelling
+    'en.embed.bert_base_cased' would make the name load two models, with and without 'en.'."""
+    _write(tmp_path, GOOD.replace("en.embed.mine.one", "en.embed.bert_base_cased"))
+    monkeypatch.setenv("NLU_LITE_REGISTRY", str(tmp_path))
+    with pytest.raises(RegistryError, match="may leave its language out") as info:
+        get_registry()
+    assert str(tmp_path / "mine.yaml") in str(info.value)
+
+
+def test_registry_folder_named_twice_and_edited_in_place(tmp_path, monkeypatch):
+    """The same folder named twice (a trailing slash, the variable and add_registry) is read once;
+    an edited file is read again (a notebook's edit-and-rerun), without a restart."""
+    from nlu_lite.registry import _extra_folders, add_registry
+
+    path = _write(tmp_path, GOOD)
+    monkeypatch.setenv("NLU_LITE_REGISTRY", f"{tmp_path}{os.pathsep}{tmp_path}/")
+    monkeypatch.setattr("nlu_lite.registry._extra_folders", [])
+    assert add_registry(tmp_path).get("embed.mine.one").dimension == 8
+    path.write_text(GOOD.replace("dimension: 8", "dimension: 16") + GOOD.split("models:\n")[1].replace("one", "two"))
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))  # a later edit, whatever the clock
+    registry = get_registry()
+    assert registry.get("embed.mine.one").dimension == 16 and registry.get("embed.mine.two").source.hf == "org/two"
+    assert _extra_folders == []  # the module's own list was left alone
 
 
 def test_registry_env_folder_extends(tmp_path, monkeypatch):
