@@ -15,12 +15,18 @@ def pick_device(device: str) -> str:
             return "cuda"
         mps = getattr(torch.backends, "mps", None)
         return "mps" if mps is not None and mps.is_available() else "cpu"
+    kinds = "'cpu', 'cuda', 'cuda:N', 'mps' or 'auto'"
     try:
-        torch.device(device)
+        kind = torch.device(device).type if isinstance(device, str) else None
     except (RuntimeError, TypeError):
-        raise InvalidOptionError("device", device, "'cpu', 'cuda', 'cuda:N', 'mps' or 'auto'") from None
-    if device.startswith("cuda") and not torch.cuda.is_available():
+        kind = None
+    if kind not in ("cpu", "cuda", "mps"):  # not a device name, or one nlu_lite runs nothing on (meta, xpu, …)
+        raise InvalidOptionError("device", device, kinds)
+    if kind == "cuda" and not torch.cuda.is_available():
         raise InvalidOptionError("device", device, "'cpu' or 'auto': torch sees no CUDA GPU here")
+    mps = getattr(torch.backends, "mps", None)
+    if kind == "mps" and not (mps is not None and mps.is_available()):
+        raise InvalidOptionError("device", device, "'cpu' or 'auto': torch sees no Apple GPU (MPS) here")
     return device
 
 

@@ -113,6 +113,12 @@ def _device(device: str | None, gpu: bool, apple_silicon: bool) -> str:
     wanted = "cuda" if gpu else ("mps" if apple_silicon else None)
     if wanted and device not in (None, wanted):
         raise InvalidOptionError("device", device, f"{wanted!r} or None with {'gpu' if gpu else 'apple_silicon'}=True")
+    if device is not None and not isinstance(device, str):  # 0 would read as "no device", i.e. the CPU
+        import torch
+
+        if not isinstance(device, torch.device):
+            raise InvalidOptionError("device", device, "a device name: 'cpu', 'cuda', 'cuda:N', 'mps' or 'auto'")
+        device = str(device)
     return device or wanted or "cpu"
 
 

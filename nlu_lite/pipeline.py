@@ -11,6 +11,7 @@ import functools
 import logging
 import os
 import platform
+import warnings
 from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -506,7 +507,27 @@ def build(
     ``nlu_lite.load`` and workers that unpickle a pipeline both come through here."""
     dev = pick_device(device)
     precision = pick_dtype(dtype, dev)
-    return Pipeline([load_components(e, device=dev) for e in entries], device=dev, dtype=precision, engine=engine)
+    components = [load_components(e, device=dev) for e in _once(entries)]
+    return Pipeline(components, device=dev, dtype=precision, engine=engine)
+
+
+def _once(entries: tuple[Entry, ...]) -> list[Entry]:
+    """Each model once (a spelling and its alias named together load one model, with a warning);
+    two models whose output columns would be one are refused, before anything is loaded."""
+    kept: dict[str, Entry] = {}
+    for entry in entries:
+        other = kept.get(entry.column)
+        if other is None:
+            kept[entry.column] = entry
+        elif other == entry:
+            warnings.warn(f"{entry.spelling!r} is named more than once; it is loaded once.", UserWarning, stacklevel=4)
+        else:
+            raise InvalidOptionError(
+                "request",
+                f"{other.spelling} {entry.spelling}",
+                f"models with distinct output columns ({entry.column!r} would hold both): load them in two pipelines",
+            )
+    return list(kept.values())
 
 
 def restore(entries: tuple[Entry, ...], device: str, dtype: str, engine: str = "auto") -> Pipeline:

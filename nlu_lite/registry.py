@@ -456,6 +456,16 @@ class Registry:
                     name_files[name], f"nlu_names.{name}", f"already names {self._index[name].spelling!r}"
                 )
         self._refuse_two_readings()
+        columns: dict[str, Entry] = {}
+        for entry in self.entries.values():
+            other = columns.setdefault(entry.column.lower(), entry)
+            if other is not entry:
+                raise RegistryError(
+                    entry.file,
+                    entry.spelling,
+                    f"its output column {entry.column!r} is also that of {other.spelling!r} ({other.file}): "
+                    "a spelling's dots become underscores, so the two would overwrite each other; name it otherwise",
+                )
 
     def _refuse_two_readings(self) -> None:
         """The language may be left out (``embed.x`` is ``en.embed.x``): a user's name and its

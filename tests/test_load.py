@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import time
 
@@ -121,6 +122,36 @@ def test_load_config_without_model_type_needs_architecture(small_bert_snapshot, 
         nlu_lite.load("en.embed.x.noarch")
 
 
-def test_load_bad_device():
+def test_load_bad_device(monkeypatch):
+    import torch
+
     with pytest.raises(InvalidOptionError):
         nlu_lite.load("minilm", device="tpu:7")
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    for device, why in [("mps", "no Apple GPU"), ("meta", "'cpu', 'cuda'"), (0, "a device name"), ("xpu", "'mps'")]:
+        with pytest.raises(InvalidOptionError, match=why):  # before any model is read
+            nlu_lite.load("minilm", device=device)
+    with pytest.raises(InvalidOptionError, match="no Apple GPU"):
+        nlu_lite.load("minilm", apple_silicon=True)
+    assert nlu_lite.load("minilm", device=torch.device("cpu")).device == torch.device("cpu")
+
+
+def test_load_each_model_once_and_columns_apart(tmp_path):
+    """A model named twice (a spelling and its alias) is loaded once, with a warning; two models
+    whose output columns would be one are refused before anything loads, in a registry too."""
+    from nlu_lite.errors import RegistryError
+    from nlu_lite.pipeline import build
+    from nlu_lite.registry import Registry
+
+    with pytest.warns(UserWarning, match="named more than once"):
+        pipe = nlu_lite.load("minilm en.embed.all_minilm_l6_v2")
+    assert len(pipe.encoders) == 1
+    entry = nlu_lite.registry.resolve("minilm")
+    twin = dataclasses.replace(entry, spelling="en.embed.all.minilm_l6_v2", aliases=())
+    assert twin.column == entry.column
+    with pytest.raises(InvalidOptionError, match="distinct output columns"):
+        build((entry, twin))
+    yaml = "family: f\ndefaults: {language: en, licence: mit, description: d, task: embed, source: {path: x}}\n"
+    (tmp_path / "f.yaml").write_text(yaml + "models:\n  - {spelling: en.embed.a.b}\n  - {spelling: en.embed.a_b}\n")
+    with pytest.raises(RegistryError, match="output column 'en_embed_a_b_embeddings'"):
+        Registry([tmp_path])

@@ -127,6 +127,8 @@ def test_registry_required_entries_present():
         ("xx.embed.xlm", "xx.embed.xlm_roberta.base"),
         ("E5_SMALL", "en.embed_sentence.e5_small_v2"),
         ("embed_sentence.small_bert_L12_768", "en.embed_sentence.small_bert_L12_768"),
+        # NLU's name for John Snow Labs' other import of distilroberta-base: one model, one column
+        ("en.embed.distilroberta_base", "en.embed.distilroberta.base"),
     ],
 )
 def test_registry_resolves(spelling, expected):

@@ -107,6 +107,24 @@ def hand_written() -> tuple[dict[str, str], set[str], set[str]]:
     return by_model, names, notes
 
 
+def hand_written_columns() -> dict[str, tuple[str, str | None]]:
+    """The output column of each hand-written entry -> (its spelling, its Hugging Face repository)."""
+    columns: dict[str, tuple[str, str | None]] = {}
+    for file in sorted(REGISTRY.glob("*.yaml")):
+        if file != OUT:
+            for entry in parse_file_tables(file)[0]:
+                columns[entry.column] = (entry.spelling, entry.source.hf)
+    return columns
+
+
+def same_repository(a: str, b: str | None) -> bool:
+    """One repository under two ids: the hub moved its first models under an organisation
+    ('distilroberta-base' is now 'distilbert/distilroberta-base') and redirects the old id."""
+    if b is None:
+        return False
+    return a == b or ("/" not in a and b.split("/", 1)[-1] == a) or ("/" not in b and a.split("/", 1)[-1] == b)
+
+
 def original(jsl: str, cards: dict[str, Any], researched: dict[str, Any]) -> dict[str, Any] | None:
     """The Hugging Face original of a JSL model with its evidence, or None (with the reason in
     ``researched``)."""
@@ -164,6 +182,7 @@ def generate() -> dict[str, Any]:
     names = nlu_names()
     annotators, cards, researched = _load("jsl_annotators.json"), _load("jsl_cards.json"), _load("originals.json")
     by_model, defined, noted = hand_written()
+    columns = hand_written_columns()
     by_jsl: dict[str, list[str]] = defaultdict(list)
     for name, jsl in names.items():
         by_jsl[jsl].append(name)
@@ -181,6 +200,13 @@ def generate() -> dict[str, Any]:
             # answered through the table instead
             plain = [n for n in group if _ALIAS.match(n)]
             entry = entry_for(jsl, plain, annotator, found)
+            column = entry["spelling"].replace(".", "_") + "_embeddings"
+            if column in columns:  # the same output column as a hand-written entry: one model, one column
+                spelling, repo = columns[column]
+                if not same_repository(found["hf_repo"], repo):
+                    raise SystemExit(f"{entry['spelling']} ({found['hf_repo']}) would share the column of {spelling}")
+                table.update({n: spelling for n in group if n.lower() not in defined})
+                continue
             models.append(entry)
             table.update({n: entry["spelling"] for n in group if not _ALIAS.match(n)})
             continue

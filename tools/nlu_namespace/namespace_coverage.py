@@ -4,7 +4,9 @@
 Every en/xx embedding name and alias in NLU's spellbook (``spellbook_embeddings.json`` here,
 extracted from the NLU wheel) is resolved through nlu_lite's registry and counted as
 
-- same:           it loads the John Snow Labs model NLU loads for that name (its ``nlu_model``)
+- same:           it loads the John Snow Labs model NLU loads for that name (its ``nlu_model``), or
+                  that model's Hugging Face original (two John Snow Labs imports of one repository
+                  share one entry, as their output columns would be one)
 - no-equivalent:  it answers with NoEquivalentError, saying why and naming the nearest model
 - unknown:        it is not in the registry at all
 - wrong:          it loads an entry whose ``nlu_model`` is another model than NLU's
@@ -41,6 +43,12 @@ def classify(names: dict[str, str]) -> dict[str, tuple[str, str]]:
     from nlu_lite.errors import NoEquivalentError
     from nlu_lite.registry import get_registry
 
+    sys.path.insert(0, str(HERE))
+    try:
+        from generate import _load, original, same_repository
+    finally:
+        sys.path.remove(str(HERE))
+    cards, researched = _load("jsl_cards.json"), _load("originals.json")
     registry = get_registry()
     out: dict[str, tuple[str, str]] = {}
     for name, jsl in names.items():
@@ -57,7 +65,8 @@ def classify(names: dict[str, str]) -> dict[str, tuple[str, str]]:
             except LookupError:
                 out[name] = ("unknown", jsl)
             continue
-        if entry.nlu_model == jsl:
+        found = original(jsl, cards, researched) if entry.nlu_model != jsl else None
+        if entry.nlu_model == jsl or (found is not None and same_repository(found["hf_repo"], entry.source.hf)):
             out[name] = ("same", entry.spelling)
         else:
             out[name] = ("wrong", f"NLU {jsl}, nlu_lite {entry.spelling} ({entry.nlu_model})")
