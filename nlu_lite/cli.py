@@ -32,10 +32,13 @@ if TYPE_CHECKING:
 def read_lines(stream: BinaryIO, source: str) -> Iterator[str]:
     """One text per line, as ``predict_iter`` reads a text file: lines end at ``\n`` (or
     ``\r\n``) only, so a form feed, U+2028 or U+0085 inside a line stays in it and line k is row
-    k.  Read lazily, a line at a time."""
+    k.  Read lazily, a line at a time.  A byte-order mark at the start (Notepad, Excel's "CSV UTF-8")
+    is not text: it is dropped, as ``utf-8-sig`` drops it, so line 1's offsets are the editor's."""
     from nlu_lite.inputs import strip_line_end  # (pandas: not at the command line's start)
 
     for number, raw in enumerate(stream, start=1):  # a binary stream splits at b"\n" only
+        if number == 1:
+            raw = raw.removeprefix(b"\xef\xbb\xbf")
         try:
             line = raw.decode("utf-8")
         except UnicodeDecodeError as exc:

@@ -512,6 +512,20 @@ def test_integrity_cli_lines_are_rows(tmp_path, capsys):
     assert list(together["document"]) == list(back["document"])
 
 
+def test_integrity_cli_drops_a_byte_order_mark(tmp_path, capsys):
+    """A file saved with a BOM (Notepad, Excel's CSV UTF-8): line 1 is its text, offsets as an
+    editor shows them; a BOM later in the file is text and stays."""
+    from nlu_lite.cli import main, split_lines
+
+    data = "\ufeffHello world\r\nSecond \ufeffline\r\n".encode()
+    assert split_lines(data, "x") == ["Hello world", "Second \ufeffline"]
+    (tmp_path / "in.txt").write_bytes(data)
+    out = tmp_path / "o.csv"
+    assert main(["predict", "--file", str(tmp_path / "in.txt"), "--positions", "--out", str(out)]) == 0
+    back = pd.read_csv(out)
+    assert back["token"].tolist()[:2] == ["Hello", "world"] and back["begin"].tolist()[:2] == [0, 6]
+
+
 def test_integrity_cli_parquet_streams_and_continues(tiny_registry, tmp_path, capsys, monkeypatch):
     """--out .parquet reads the lines a chunk at a time: a bad line 8 stops the run after the
     chunks before it are written; the same command on the mended file continues from them."""
