@@ -46,6 +46,8 @@ def _request(spelling: str | None, path: str | os.PathLike[str] | None) -> tuple
     if path is not None:
         if spelling is not None:
             raise InvalidOptionError("path", path, "either a spelling or path=..., not both")
+        if not str(path).strip():  # '' would be the current folder
+            raise InvalidOptionError("path", path, "a model folder (write '.' for the current one)")
         folder = Path(path).expanduser().resolve()
         if (folder / MANIFEST).is_file():  # written by pipe.save()
             return read_manifest(folder)
@@ -191,7 +193,9 @@ def path_entry(path: str | os.PathLike[str]) -> Entry:
     """An entry for a local folder of model files (``load(path=DIR)``)."""
     folder = Path(path).expanduser().resolve()
     if not folder.is_dir():
-        raise ModelUnavailableError(f"No such folder: {folder}. load(path=...) takes a folder with config.json.")
+        left = sorted(folder.parent.glob(f".{folder.name}.*.old/saved")) if folder.parent.is_dir() else []
+        hint = f" A save there was interrupted: its earlier copy is {left[-1]}; move it back." if left else ""
+        raise ModelUnavailableError(f"No such folder: {folder}. load(path=...) takes a folder with config.json.{hint}")
     if not (read_folder(folder).model_dir / "config.json").is_file():
         raise ModelUnavailableError(f"{folder} has no config.json; save the model there with save_pretrained().")
     return adhoc_entry(folder, "local." + _sanitize(folder.name), Source(path=str(folder)))

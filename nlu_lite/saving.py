@@ -68,8 +68,14 @@ def save_pipeline(pipe: Pipeline, path: str | os.PathLike[str]) -> Path:
     target = Path(path).expanduser().resolve()
     if target.exists() and not (target / MANIFEST).is_file():
         raise InvalidOptionError("path", str(path), "a new folder, or one written by pipe.save() before")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent))
+    except OSError as exc:  # read-only, not permitted, a file in the way: say where, not a temporary's name
+        why = exc.strerror or type(exc).__name__
+        raise InvalidOptionError(
+            "path", str(path), f"a folder nlu_lite can write in ({target.parent}: {why})"
+        ) from None
     try:
         manifest: dict[str, Any] = {"format": FORMAT, "nlu_lite_version": __version__, "nlu_ref": pipe.nlu_ref}
         items = []
@@ -124,8 +130,11 @@ def read_manifest(folder: Path) -> tuple[list[Entry], str | None]:
         raise ModelLoadError(f"{file} is not a valid manifest ({exc}); save the pipeline again.") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise ModelLoadError(f"{file} is not a manifest this version of nlu_lite reads (format {FORMAT}).")
+    components = manifest.get("components") or []
+    if not isinstance(components, list):
+        raise ModelLoadError(f"{file}: 'components' is not a list; save the pipeline again.")
     entries = []
-    for i, item in enumerate(manifest.get("components") or []):
+    for i, item in enumerate(components):
         if not isinstance(item, dict) or not isinstance(item.get("entry"), dict):
             raise ModelLoadError(f"{file}: component {i} is not a mapping with an 'entry'.")
         sub = (folder / str(item.get("folder", ""))).resolve()
@@ -134,6 +143,12 @@ def read_manifest(folder: Path) -> tuple[list[Entry], str | None]:
         raw = dict(item["entry"])
         prompts = raw.pop("prompts", {}) or {}
         default_prompt = raw.pop("default_prompt", None)
+        if not (isinstance(prompts, dict) and all(isinstance(v, str) for v in prompts.values())):
+            raise ModelLoadError(f"{file}: component {i}'s prompts are not a mapping of names to texts.")
+        if default_prompt is not None and default_prompt not in prompts:
+            raise ModelLoadError(
+                f"{file}: component {i}'s default_prompt {default_prompt!r} names none of its prompts."
+            )
         raw["source"] = {"path": str(sub)}
         entry = parse_entry(file, f"components[{i}].entry", raw, {}, "saved", grammar=False)
         entries.append(_with(entry, prompts=tuple(sorted(prompts.items())), default_prompt=default_prompt))

@@ -245,6 +245,49 @@ def test_integrity_parquet_without_pyarrow_says_what_to_install(tiny, tmp_path, 
     assert list(tmp_path.iterdir()) == []
 
 
+def test_integrity_saved_pipelines_edge_cases(tiny, tmp_path, monkeypatch):
+    """A hand-edited manifest is a typed error; a folder that cannot be written is named (not a
+    temporary's name); an interrupted swap points at the earlier copy; path='' is refused."""
+    import json
+
+    from nlu_lite.errors import ModelLoadError, ModelUnavailableError
+
+    folder = tiny.save(tmp_path / "saved")
+    manifest = folder / "nlu_lite.json"
+    good = json.loads(manifest.read_text())
+    entry = good["components"][0]["entry"]
+    for edit, why in [
+        ({"components": 5}, "not a list"),
+        ({"prompts": ["a"]}, "prompts"),
+        ({"prompts": {"query": 5}}, "prompts"),
+        ({"prompts": {"query": "q: "}, "default_prompt": 3}, "default_prompt"),
+    ]:
+        bad = (
+            {**good, **edit}
+            if "components" in edit
+            else {**good, "components": [{**good["components"][0], "entry": {**entry, **edit}}]}
+        )
+        manifest.write_text(json.dumps(bad))
+        with pytest.raises(ModelLoadError, match=why):
+            nlu_lite.load(path=folder)
+    manifest.write_text(json.dumps(good))
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("tempfile.mkdtemp", refuse)
+    with pytest.raises(nlu_lite.InvalidOptionError, match=r"can write in .*Permission denied"):
+        tiny.save(tmp_path / "saved")
+    monkeypatch.undo()
+    aside = tmp_path / ".gone.x1.old"
+    aside.mkdir()
+    folder.rename(aside / "saved")  # what a kill between save's two renames leaves
+    with pytest.raises(ModelUnavailableError, match=r"interrupted: its earlier copy is .*\.gone\.x1\.old/saved"):
+        nlu_lite.load(path=tmp_path / "gone")
+    with pytest.raises(nlu_lite.InvalidOptionError, match="model folder"):
+        nlu_lite.load(path="")
+
+
 def test_integrity_parquet_job_names_the_models_files(tiny, tmp_path):
     """A model saved again into the same folder (other files, or the same names rewritten) is
     another job: its chunks are not reused."""
