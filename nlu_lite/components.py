@@ -181,7 +181,7 @@ def _from_pretrained(where: Path, entry: Entry, origin: str, kwargs: dict[str, A
 
 
 def _check_tokenizer(tokenizer: Any, model: Any, entry: Entry, origin: str) -> None:
-    """A fast tokenizer that fits the model, and the dimension the entry promises."""
+    """A fast tokenizer that fits the model, and the sizes the entry promises (dimension, layers, heads)."""
     if not getattr(tokenizer, "is_fast", False) or getattr(tokenizer, "backend_tokenizer", None) is None:
         raise ModelLoadError(
             f"{entry.spelling!r}: the tokenizer in {origin} has no fast (Rust) implementation, which word "
@@ -194,12 +194,18 @@ def _check_tokenizer(tokenizer: Any, model: Any, entry: Entry, origin: str) -> N
             "its tokenizer files (tokenizer.json, vocab.txt, …) are missing or broken. Delete that copy and "
             "download it again."
         )
-    hidden = config_dimension(model.config)
-    if hidden is not None and entry.dimension is not None and hidden != entry.dimension:
-        raise ModelLoadError(
-            f"{entry.spelling!r}: the registry says dimension {entry.dimension}, but the model in {origin} has "
-            f"hidden size {hidden}. Fix 'dimension' in {entry.file or 'the registry entry'}."
-        )
+    config = model.config
+    heads = next((getattr(config, n) for n in ("num_attention_heads", "n_heads", "n_head") if hasattr(config, n)), None)
+    for key, stated, actual, what in (
+        ("dimension", entry.dimension, config_dimension(config), "hidden size"),
+        ("layers", entry.layers, config_layers(config), "layers"),
+        ("heads", entry.heads, heads if isinstance(heads, int) else None, "attention heads"),
+    ):
+        if actual is not None and stated is not None and actual != stated:
+            raise ModelLoadError(
+                f"{entry.spelling!r}: the registry says {key} {stated}, but the model in {origin} has "
+                f"{what} {actual}. Fix {key!r} in {entry.file or 'the registry entry'}."
+            )
 
 
 def config_dimension(config: Any) -> int | None:

@@ -24,6 +24,7 @@ import contextlib
 import difflib
 import fnmatch
 import functools
+import math
 import os
 import re
 import threading
@@ -286,8 +287,8 @@ def _parse_source(file: Path, path: str, raw: Mapping[str, Any]) -> Source:
     elif src.revision is not None:
         raise RegistryError(file, f"{path}.revision", "a revision only makes sense with hf")
     if src.path is not None:
-        if os.path.isabs(src.path):
-            folder = Path(src.path)
+        if os.path.isabs(os.path.expanduser(src.path)):  # ~/models/x as the shell reads it
+            folder = Path(src.path).expanduser()
         else:  # relative folders are relative to the YAML file that names them
             folder = (file.parent / src.path).resolve()
         src = Source(src.hf, src.revision, src.package, str(folder), src.verified)
@@ -331,6 +332,9 @@ def parse_entry(
     for key in ("dimension", "layers", "max_length"):
         if merged.get(key, 1) <= 0:
             raise RegistryError(file, f"{path}.{key}", f"must be positive, got {merged[key]}")
+    size = merged.get("size_mb", 1)
+    if not (size > 0 and math.isfinite(size)):
+        raise RegistryError(file, f"{path}.size_mb", f"must be a positive number of megabytes, got {size}")
     if merged.get("max_length", 8) < 8:
         raise RegistryError(file, f"{path}.max_length", "must be at least 8 word pieces")
     aliases = merged.get("aliases", [])

@@ -85,11 +85,16 @@ def test_load_unreachable_hub_is_typed(use_tiny, monkeypatch, tmp_path):
     assert "cannot be reached" in msg and TINY_REPO in msg and "offline mode" not in msg
 
 
-def test_load_dimension_mismatch_is_reported(tiny_registry, tmp_path, monkeypatch):
-    text = (tiny_registry / "tests.yaml").read_text().replace("dimension: 32", "dimension: 48")
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [("dimension: 32", "hidden size 32"), ("layers: 3", "layers 3"), ("heads: 4", "attention heads 4")],
+)
+def test_load_size_mismatch_is_reported(tiny_registry, tmp_path, monkeypatch, change, why):
+    key = change.split(":")[0]
+    text = (tiny_registry / "tests.yaml").read_text().replace(change, f"{key}: 48")
     (tmp_path / "bad.yaml").write_text(text)
     monkeypatch.setenv("NLU_LITE_REGISTRY", str(tmp_path))
-    with pytest.raises(ModelLoadError, match="hidden size 32"):
+    with pytest.raises(ModelLoadError, match=f"says {key} 48, but .* has {why}"):
         nlu_lite.load("en.embed.tests.tiny")
 
 

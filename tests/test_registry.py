@@ -214,6 +214,8 @@ def test_registry_good_user_file_parses(tmp_path):
         (("max_length: 128}", "max_length: 128, 1: 2}"), "defaults.1"),
         (("    source: {hf:", "    source: [1, 2]\n    sourc: {hf:"), "models[0].source"),
         (("max_length: 128}", "max_length: 128, source: /tmp/x}"), "defaults.source"),
+        (("    layers: 1\n", "    layers: 1\n    size_mb: -5\n"), "models[0].size_mb"),
+        (("    layers: 1\n", "    layers: 1\n    size_mb: .nan\n"), "models[0].size_mb"),
     ],
 )
 def test_registry_bad_file_names_file_and_key(tmp_path, change, key):
@@ -224,6 +226,17 @@ def test_registry_bad_file_names_file_and_key(tmp_path, change, key):
         parse_file(path)
     assert info.value.key == key
     assert str(path) in str(info.value) and repr(key) in str(info.value)
+
+
+def test_registry_source_path_from_the_home_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    entries, _ = parse_file(
+        _write(
+            tmp_path,
+            GOOD.replace("hf: org/one, revision: 0123456789abcdef0123456789abcdef01234567", "path: ~/models/one"),
+        )
+    )
+    assert entries[0].source.path == str(tmp_path / "models" / "one")
 
 
 def test_registry_unverified_revision_is_allowed_when_marked(tmp_path):
