@@ -40,7 +40,7 @@ def _cache_model(spelling: str, hidden: int = 32, layers: int = 2) -> None:
         vocab_size=30522,
         hidden_size=hidden,
         num_hidden_layers=layers,
-        num_attention_heads=4,
+        num_attention_heads=entry.heads or 4,  # the registry's sizes, which load checks
         intermediate_size=2 * hidden,
     )
     BertModel(config).save_pretrained(snap)
