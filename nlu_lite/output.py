@@ -349,8 +349,8 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
 
 
 class TableSchema:
-    """The one schema of a parquet file written in chunks: the first table fixes it (a column with
-    no value yet is declared as nullable strings), each later one is cast to it or refused with an
+    """The one schema of a parquet file written in chunks: the first table fixes it (a column of
+    Arrow's null type is declared as nullable strings), each later one is cast to it or refused with an
     :class:`InvalidInputError` naming the column.  ``path`` is named in the messages."""
 
     def __init__(self, path: Path) -> None:
@@ -362,11 +362,10 @@ class TableSchema:
         import pyarrow as pa
 
         if self.schema is None:
-            # a column with no value yet says nothing of its type: nullable strings
-            fields = [
-                pa.field(f.name, pa.string()) if table.num_rows and col.null_count == table.num_rows else f
-                for f, col in zip(table.schema, table.columns, strict=True)
-            ]
+            # a column with no value and no type yet (Arrow's null type: all None in an object
+            # column) says nothing of its type: nullable strings; a typed one (vectors that are all
+            # missing in this chunk, nullable ints) keeps its type
+            fields = [pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in table.schema]
             self.schema = pa.schema(fields, metadata=table.schema.metadata)
             return table.cast(self.schema)
         if table.schema == self.schema:

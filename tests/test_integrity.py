@@ -381,6 +381,13 @@ def test_integrity_parquet_schema_from_first_chunk(tiny, tmp_path):
     assert tiny.predict_to_parquet(bad, tmp_path / "bad.parquet", chunk_rows=5, output_level="document") == 10
     assert pq.read_table(tmp_path / "bad.parquet").column("num").to_pylist() == ["1.5"] * 5 + ["[1, 2]"] * 5
     assert _leftovers(tmp_path) == []
+    # a first chunk whose rows have no vector (a blank first line): the vectors keep their list type
+    for level in ("token", "document"):
+        target = tmp_path / f"blank_{level}.parquet"
+        assert tiny.predict_to_parquet([None, "", "a b"], target, chunk_rows=1, output_level=level, progress=False)
+        vectors = pq.read_table(target).column("en_embed_tests_tiny_embeddings")
+        assert str(vectors.type) == "list<element: float>" and vectors.to_pylist()[:2] == [None, None]
+        tiny.predict([None], output_path=tmp_path / "none.parquet", output_level=level)
 
 
 # --- user columns and index ----------------------------------------------------------------
