@@ -476,6 +476,8 @@ def _check_output_path(options: PredictOptions) -> None:
         from nlu_lite.output import check_frame_target
 
         check_frame_target(options.output_path)
+        if options.embedding_format == "numpy":  # the vectors would be in the matrix only, not in the file
+            raise InvalidOptionError("embedding_format", "numpy", "'array' or 'expand' with output_path")
 
 
 def _refuse_parser(parser_output: bool, parser_config: Any) -> None:

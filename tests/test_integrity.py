@@ -229,6 +229,8 @@ def test_integrity_output_path_is_checked_before_the_run(tiny, tmp_path, monkeyp
     for name in [m for m in sys.modules if m == "pyarrow" or m.startswith("pyarrow.")]:
         monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, "pyarrow", None)
+    with pytest.raises(nlu_lite.InvalidOptionError, match="embedding_format"):  # the file would hold no vectors
+        tiny.predict(["a b"], output_path=tmp_path / "out.csv", embedding_format="numpy")
     with pytest.raises(nlu_lite.InvalidOptionError, match="pip install pyarrow"):
         tiny.predict(["a b"], output_path=tmp_path / "out.parquet")
     assert [p.name for p in tmp_path.iterdir()] == ["folder.csv"]
