@@ -354,6 +354,8 @@ class Encoder:
         layer_ids = self.layer_indices(opts.layers)
         if pooling == "pooler" and not self.has_pooler:
             raise InvalidOptionError("pooling", "pooler", "'mean', 'cls' or 'max': this model has no trained pooler")
+        if pooling == "pooler" and layer_ids != [self.n_layers]:  # the pooler reads the last layer's [CLS] only
+            raise InvalidOptionError("layers", opts.layers, "-1 (the last layer) with pooling='pooler'")
         dim = self.output_dim(opts)
         windows = self.windows(pieces, opts.overlap)
         step = _Step(

@@ -7,6 +7,7 @@ check in ``__post_init__``; predict() takes it as a keyword and passes it on.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, Literal
@@ -40,20 +41,25 @@ DEFAULT_BATCH_SIZE = 256
 
 
 def _positive_int(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if not _is_int(value) or value < 1:
         raise InvalidOptionError(name, value, "a positive int")
 
 
+def _is_int(value: Any) -> bool:
+    """An int, numpy's too (not a bool)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and type(value).__name__ != "bool_"
+
+
 def _layers(value: Any) -> Any:
-    """-1, an index, or a non-empty list of indices (checked against the model by the encoder)."""
-    if isinstance(value, (str, bytes, bool)):
-        raise InvalidOptionError("layers", value, "an int or a non-empty list of ints")
-    if isinstance(value, Sequence) or hasattr(value, "__iter__"):
-        items = tuple(value)
-        if not items:
-            raise InvalidOptionError("layers", value, "an int or a non-empty list of ints")
-        return items
-    return value
+    """-1, an index, or a non-empty list of indices (checked against the model by the encoder).  A
+    set or a dict has no order for layer_combine='concat', an iterator would be used up: refused."""
+    if _is_int(value):
+        return int(value)
+    if isinstance(value, (list, tuple, range)) or type(value).__name__ == "ndarray":
+        items = tuple(value.tolist() if hasattr(value, "tolist") else value)
+        if items and all(_is_int(v) for v in items):
+            return tuple(int(v) for v in items)
+    raise InvalidOptionError("layers", value, "an int or a non-empty list of ints")
 
 
 @dataclass(frozen=True)
@@ -119,6 +125,11 @@ class PredictOptions:
         if self.output_path == "":  # NLU's default: no file
             object.__setattr__(self, "output_path", None)
         _positive_int("batch_size", self.batch_size)
+        overlap = self.overlap
+        if not isinstance(overlap, numbers.Real) or isinstance(overlap, bool):
+            raise InvalidOptionError("overlap", overlap, "a fraction in [0, 1)")
+        if not 0.0 <= float(overlap) < 1.0:
+            raise InvalidOptionError("overlap", overlap, "a fraction in [0, 1)")
         convention = resolve_convention(self.convention)
         object.__setattr__(self, "convention", convention)
         if self.tokenizer is None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -204,11 +204,22 @@ def _split_array(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return np.repeat(np.arange(n), counts), begin, end
 
 
+def _is_offset(value: object) -> bool:
+    """A character offset: an int (numpy's too), not a float or a string of digits."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
 def run_splitter(splitter: Splitter | None, text: str) -> list[tuple[int, int]]:
     """Spans from the default splitter or a user's callable (strings are located in order)."""
     if splitter is None:
         return split_spans(text)
     result = splitter(text)
+    if isinstance(result, (str, bytes)) or not isinstance(result, Iterable):  # a str would be its characters
+        raise InvalidOptionError(
+            "sentence_splitter",
+            splitter,
+            f"a callable returning a list of strings or (begin, end), not {type(result).__name__}",
+        )
     spans: list[tuple[int, int]] = []
     pos = 0
     for item in result:
@@ -224,7 +235,7 @@ def run_splitter(splitter: Splitter | None, text: str) -> list[tuple[int, int]]:
                 )
             spans.append((found, found + len(item)))
             pos = found + len(item)
-        elif isinstance(item, tuple) and len(item) == 2:
+        elif isinstance(item, tuple) and len(item) == 2 and all(_is_offset(v) for v in item):
             b, e = int(item[0]), int(item[1])
             if not 0 <= b <= e <= len(text) or b < pos:
                 raise InvalidOptionError(

@@ -430,3 +430,36 @@ def test_predict_window_owner_is_most_central():
             margin = lambda k: min(p - w.start[k], w.start[k] + w.length[k] - 1 - p)  # noqa: E731
             assert w.start[own] <= p < w.start[own] + w.length[own]
             assert margin(own) == max(margin(k) for k in range(len(w)))
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"overlap": "0.5"},
+        {"overlap": None},
+        {"overlap": [0.5]},
+        {"layers": 1.0},
+        {"layers": None},
+        {"layers": {0, 1}},  # no order for concat
+        {"layers": iter([0, 1])},  # used up after one call
+        {"output_level": "sentence", "sentence_splitter": lambda t: t},  # a str: one row per character
+        {"output_level": "sentence", "sentence_splitter": lambda t: None},
+        {"output_level": "sentence", "sentence_splitter": lambda t: [(0.0, 1.0)]},
+        {"output_level": "sentence", "sentence_splitter": lambda t: [("0", "1")]},
+        {"output_level": "document", "pooling": "pooler", "layers": [-2, -1], "layer_combine": "concat"},
+        {"output_level": "document", "pooling": "pooler", "layers": 0},  # the pooler reads the last layer
+    ],
+)
+def test_predict_odd_option_values_are_typed(tiny, options):
+    with pytest.raises(
+        InvalidOptionError, match=next(k for k in ("sentence_splitter", "layers", "overlap") if k in options)
+    ):
+        tiny.predict("a b. c d.", **options)
+
+
+def test_predict_numpy_numbers_are_taken(tiny):
+    import numpy as np
+
+    plain = tiny.predict("a b", layers=[0, -1])
+    same = tiny.predict("a b", layers=np.array([0, -1]), batch_size=np.int64(8), overlap=np.float32(0.25))
+    np.testing.assert_array_equal(np.stack(plain.iloc[:, -1]), np.stack(same.iloc[:, -1]))
