@@ -68,6 +68,32 @@ def fingerprint(part: Any) -> str:
     return digest.hexdigest()[:20]
 
 
+def callable_identity(fn: Any) -> str:
+    """A key for a callable option (a sentence splitter) that is the same in every process where
+    the callable does the same: for a Python function, its module, name and code (bytecode,
+    constants, defaults, the values it closes over); anything else (an object with ``__call__``,
+    a builtin) gets a key no other run shares, so its chunks are never taken again: what it does
+    cannot be read from it.  (What a function calls by name is not in its key.)"""
+    import types
+
+    if not isinstance(fn, types.FunctionType):
+        return uuid.uuid4().hex[:20]
+    parts = [fn.__module__, fn.__qualname__, _code_key(fn.__code__), repr(fn.__defaults__), repr(fn.__kwdefaults__)]
+    for cell in fn.__closure__ or ():
+        try:
+            parts.append(repr(cell.cell_contents))
+        except ValueError:  # a cell not filled yet
+            parts.append("<empty>")
+    return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:20]
+
+
+def _code_key(code: Any) -> str:
+    """A code object's bytecode, names and constants, nested functions' code included (whose repr
+    would carry a memory address)."""
+    consts = [_code_key(c) if hasattr(c, "co_code") else repr(c) for c in code.co_consts]
+    return "|".join([code.co_code.hex(), repr(code.co_names), *consts])
+
+
 class ParquetChunks:
     """The chunks of one parquet file (see the module docstring).  Use as a context manager:
     ``done(k, key)`` says whether chunk ``k`` with input fingerprint ``key`` is already there,

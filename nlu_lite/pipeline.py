@@ -7,7 +7,9 @@ postprocess (scatter vectors to words or pool them, vectorised; one DataFrame at
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import inspect
 import logging
 import os
 import platform
@@ -22,7 +24,7 @@ import numpy as np
 from nlu_lite import scale
 from nlu_lite.batching import PooledMemory, pooled_memory
 from nlu_lite.components import Components, load_components
-from nlu_lite.conventions import nlu5_frame, nlu5_parts, object_cells, token_matrices, vector_names
+from nlu_lite.conventions import nlu5_frame, nlu5_parts, object_cells, resolve_convention, token_matrices, vector_names
 from nlu_lite.devices import pick_device, pick_dtype, pick_engine
 from nlu_lite.encoder import Encoder
 from nlu_lite.errors import InvalidOptionError
@@ -333,7 +335,7 @@ class Pipeline:
         level the pooled vectors of earlier chunks are remembered (up to 64 MB of vectors, least
         recently used first): a text that comes again in a later chunk is not run again.
         """
-        index_column = _streamed(options, "predict_iter")
+        index_column = self._streamed(options, "predict_iter")
         memory = PooledMemory()
         return (self._remembering(memory, part, options) for part in chunks(data, chunk_rows, index_column))
 
@@ -363,17 +365,20 @@ class Pipeline:
         is not run again.
         """
         from nlu_lite._version import __version__
-        from nlu_lite.checkpoint import ParquetChunks, fingerprint
+        from nlu_lite.checkpoint import ParquetChunks, callable_identity, fingerprint
 
         if options.get("embedding_format", "array") != "array":
             raise InvalidOptionError("embedding_format", options["embedding_format"], "'array' for parquet output")
-        index_column = _streamed(options, "predict_to_parquet")
+        index_column = self._streamed(options, "predict_to_parquet")
+        kept = {k: v for k, v in sorted(options.items()) if k != "progress"}
+        if kept.get("sentence_splitter") is not None:  # by what it does, not where it lies in memory
+            kept["sentence_splitter"] = callable_identity(kept["sentence_splitter"])
         job = {
             "nlu_lite": __version__,
             "models": self._identity(),
             "dtype": self.dtype,
             "chunk_rows": chunk_rows,
-            "options": {k: v for k, v in sorted(options.items()) if k != "progress"},
+            "options": kept,
             "index_column": index_column,
         }
         parts = chunks(data, chunk_rows, index_column)
@@ -405,6 +410,21 @@ class Pipeline:
                 }
             )
         return models
+
+    def _streamed(self, options: dict[str, Any], call: str) -> str | None:
+        """A chunked call's options checked at the call, every one as predict() checks it, the
+        convention in force fixed for all its chunks (and its parquet job).  Takes out and returns
+        ``index_column``."""
+        index_column = _streamed_only(options, call)
+        options["convention"] = resolve_convention(options.get("convention"))
+        bound = _PREDICT_SIGNATURE.bind(self, [], **options)  # an unknown keyword: TypeError, as predict()
+        bound.apply_defaults()
+        given = bound.arguments
+        _refuse_parser(given["parser_output"], given["parser_config"])
+        names = {f.name for f in dataclasses.fields(PredictOptions)}
+        checked = PredictOptions(**{k: v for k, v in given.items() if k in names})
+        self._check(checked.level_for(self.encoders[0].entry.output_level), checked)
+        return index_column
 
     def _progress_bar(self, progress: bool | None, pieces: int) -> _Progress | None:
         """A bar when asked (True), or when the work looks longer than about two seconds (None)."""
@@ -453,7 +473,10 @@ class Pipeline:
         }
 
 
-def _streamed(options: dict[str, Any], call: str) -> str | None:
+_PREDICT_SIGNATURE = inspect.signature(Pipeline.predict)
+
+
+def _streamed_only(options: dict[str, Any], call: str) -> str | None:
     """The options of a chunked call (predict_iter, predict_to_parquet) checked: ``output_path`` and
     ``return_spark_df`` would act on each chunk alone (each chunk overwriting the file), so they
     are refused.  Takes out and returns ``index_column``, which chunks() applies to Spark input."""

@@ -146,6 +146,57 @@ def test_integrity_parquet_chunks_follow_the_input_model_and_options(tiny, tmp_p
     assert pd.read_parquet(target)["document"].tolist() == texts
 
 
+def _first_sentence(text):
+    return [text.split(". ")[0]]
+
+
+def test_integrity_parquet_chunks_follow_the_splitter_and_the_convention(tiny, tmp_path, monkeypatch):
+    """A sentence splitter is part of the job by its code, not its address: another splitter
+    starts over (even at the address of the old one), the same code in a new process resumes;
+    NLU_LITE_CONVENTION is part of the job as the convention in force."""
+    pytest.importorskip("pyarrow")
+    from nlu_lite.checkpoint import callable_identity
+
+    def whole(text):
+        return [text]
+
+    def again(text):  # the same code under another name and address: the same job only if the name is too
+        return [text]
+
+    assert callable_identity(_first_sentence) == callable_identity(_first_sentence)
+    assert callable_identity(whole) != callable_identity(_first_sentence) != callable_identity(again)
+    assert callable_identity(lambda t: [t]) == callable_identity(lambda t: [t])  # one line, one code
+    assert callable_identity(str.split) != callable_identity(str.split)  # not readable: never reused
+    target = tmp_path / "out.parquet"
+    options = {"chunk_rows": 5, "output_level": "sentence", "progress": False}
+    with pytest.raises(KeyboardInterrupt):
+        tiny.predict_to_parquet(_lines(30, 12, KeyboardInterrupt), target, sentence_splitter=whole, **options)
+    rows = tiny.predict_to_parquet(_lines(30), target, sentence_splitter=_first_sentence, **options)
+    assert rows == 30 == len(tiny.predict(list(_lines(30)), output_level="sentence", sentence_splitter=_first_sentence))
+    with pytest.raises(KeyboardInterrupt):
+        tiny.predict_to_parquet(_lines(30, 12, KeyboardInterrupt), target, sentence_splitter=_first_sentence, **options)
+    predicted: list[int] = []
+    monkeypatch.setattr(type(tiny), "predict", _counting(type(tiny).predict, predicted))
+    tiny.predict_to_parquet(_lines(30), target, sentence_splitter=_first_sentence, **options)
+    assert predicted == [5] * 4  # chunks 0 and 1 taken again
+    monkeypatch.undo()
+    monkeypatch.setenv("NLU_LITE_CONVENTION", "nlu5")
+    with pytest.raises(KeyboardInterrupt):
+        tiny.predict_to_parquet(_lines(30, 12, KeyboardInterrupt), target, chunk_rows=5, progress=False)
+    monkeypatch.delenv("NLU_LITE_CONVENTION")
+    tiny.predict_to_parquet(_lines(30), target, chunk_rows=5, progress=False)
+    assert COL in pd.read_parquet(target).columns and _leftovers(tmp_path) == []
+
+
+def test_integrity_streaming_options_are_checked_at_the_call(tiny, tmp_path):
+    for options in ({"pooling": "bogus"}, {"layers": 99}, {"overlap": 2}, {"prompt": "nope"}, {"batch_size": 0}):
+        with pytest.raises(nlu_lite.InvalidOptionError, match=next(iter(options))):
+            tiny.predict_iter(["a b"], **options)  # before any chunk is asked for
+        with pytest.raises(nlu_lite.InvalidOptionError, match=next(iter(options))):
+            tiny.predict_to_parquet(["a b"], tmp_path / "x.parquet", **options)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_integrity_parquet_chunk_fingerprint_sees_values_labels_names_and_types():
     from nlu_lite.checkpoint import fingerprint
 
