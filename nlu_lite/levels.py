@@ -100,14 +100,18 @@ def split_sentences(texts: list[str], splitter: Splitter | None) -> Sentences:
 
 
 def sentence_ids(rows: Rows, sents: Sentences, longest: int) -> np.ndarray:
-    """The sentence number (within its input) of each row's start; -1 for empty rows."""
+    """The sentence number (within its input) of the sentence holding each row's start; -1 for
+    empty rows, and for a row outside every sentence (a custom splitter may leave text out)."""
     sentence_id = np.full(rows.n, -1, dtype=np.int64)
     if len(sents.input):
         m = longest + 1
         row_input = rows.input[rows.of_item]
-        pos = np.searchsorted(sents.input * m + sents.begin, row_input * m + rows.begin[rows.of_item], side="right") - 1
+        start = rows.begin[rows.of_item]
+        pos = np.searchsorted(sents.input * m + sents.begin, row_input * m + start, side="right") - 1
         first_sent = np.searchsorted(sents.input, row_input, side="left")
-        sentence_id[rows.of_item] = np.maximum(pos - first_sent, 0)
+        inside = pos >= first_sent  # a sentence of this input begins at or before the row
+        inside[inside] &= start[inside] < sents.end[pos[inside]]  # and the row starts before its end
+        sentence_id[rows.of_item] = np.where(inside, pos - first_sent, -1)
     return sentence_id
 
 

@@ -463,3 +463,14 @@ def test_predict_numpy_numbers_are_taken(tiny):
     plain = tiny.predict("a b", layers=[0, -1])
     same = tiny.predict("a b", layers=np.array([0, -1]), batch_size=np.int64(8), overlap=np.float32(0.25))
     np.testing.assert_array_equal(np.stack(plain.iloc[:, -1]), np.stack(same.iloc[:, -1]))
+
+
+def test_predict_sentence_id_outside_every_sentence_is_minus_one(tiny):
+    """A custom splitter may leave text out: its words have sentence_id -1, whatever other rows
+    hold (they took the nearest sentence, or 0, depending on the other inputs)."""
+    none_for_hello = lambda t: [] if t.startswith("Hello") else [t]  # noqa: E731
+    assert tiny.predict(["Hello world"], sentence_splitter=none_for_hello)["sentence_id"].tolist() == [-1, -1]
+    both = tiny.predict(["Hello world", "Other text."], sentence_splitter=none_for_hello)
+    assert both["sentence_id"].tolist() == [-1, -1, 0, 0, 0]
+    middle = tiny.predict("Hello world foo. Second one here", sentence_splitter=lambda t: [(6, 15)])
+    assert middle["sentence_id"].tolist() == [-1, 0, 0, -1, -1, -1, -1]
