@@ -161,8 +161,7 @@ class ParquetChunks:
         self.parts.append(part)
 
     def finish(self) -> int:
-        """Join the chunks into the target; returns its rows.  No chunk (no input): the target is
-        left as it was."""
+        """Join the chunks into the target; returns its rows."""
         with ParquetStream(self.path) as stream:
             for part in self.parts:
                 stream.write_table(_read(part))

@@ -389,6 +389,8 @@ class Pipeline:
                 if not out.done(k, key):
                     out.write(k, key, self._remembering(memory, part, options))
                 bar.update(row_count(part) or 0)
+            if not out.parts:  # no input rows: a file of no rows, with the columns predict([]) has
+                out.write(0, "empty", self.predict([], **options))
             if out.reused:
                 logger.info("%d of %d chunks of %s taken from an earlier run", out.reused, len(out.parts), out.path)
             return out.finish()

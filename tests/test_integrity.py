@@ -188,6 +188,19 @@ def test_integrity_parquet_chunks_follow_the_splitter_and_the_convention(tiny, t
     assert COL in pd.read_parquet(target).columns and _leftovers(tmp_path) == []
 
 
+def test_integrity_parquet_of_no_rows_replaces_the_file(tiny, tmp_path):
+    """No input rows: a file of no rows with predict's columns (as predict([], output_path=...)
+    writes), not an older file left in place."""
+    pytest.importorskip("pyarrow")
+    target = tmp_path / "out.parquet"
+    tiny.predict_to_parquet(["old corpus text"], target, progress=False)
+    assert tiny.predict_to_parquet([], target, progress=False) == 0
+    back = pd.read_parquet(target)
+    assert back.empty and list(back.columns) == ["origin_index", *tiny.predict([]).columns]
+    assert tiny.predict_to_parquet(iter([]), tmp_path / "new.parquet", progress=False) == 0
+    assert pd.read_parquet(tmp_path / "new.parquet").empty and _leftovers(tmp_path) == []
+
+
 def test_integrity_streaming_options_are_checked_at_the_call(tiny, tmp_path):
     for options in ({"pooling": "bogus"}, {"layers": 99}, {"overlap": 2}, {"prompt": "nope"}, {"batch_size": 0}):
         with pytest.raises(nlu_lite.InvalidOptionError, match=next(iter(options))):
