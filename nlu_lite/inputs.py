@@ -275,7 +275,10 @@ def _spark_chunks(sdf: Any, chunk_rows: int, index_column: str | None) -> Iterat
 
 
 def strip_line_end(value: Any) -> Any:
-    """A line read from a file without its line end (``\n`` or ``\r\n``); other values as they are."""
+    """A line read from a file (text or binary) without its line end (``\n`` or ``\r\n``); other
+    values as they are."""
     if isinstance(value, str) and value.endswith("\n"):
         return value[:-2] if value.endswith("\r\n") else value[:-1]
+    if isinstance(value, bytes) and value.endswith(b"\n"):
+        return value[:-2] if value.endswith(b"\r\n") else value[:-1]
     return value

@@ -628,6 +628,15 @@ def test_integrity_cli_lines_are_rows(tmp_path, capsys):
     assert list(together["document"]) == list(back["document"])
 
 
+def test_integrity_binary_file_lines_lose_their_ends(tiny, tmp_path):
+    """A file opened in binary mode, read with errors='coerce': each line decoded, without its line
+    end, as from a text file."""
+    (tmp_path / "in.txt").write_bytes(b"first line\r\nsecond\n")
+    with (tmp_path / "in.txt").open("rb") as fh:
+        frames = list(tiny.predict_iter(fh, output_level="document", errors="coerce", progress=False))
+    assert pd.concat(frames)["document"].tolist() == ["first line", "second"]
+
+
 def test_integrity_cli_drops_a_byte_order_mark(tmp_path, capsys):
     """A file saved with a BOM (Notepad, Excel's CSV UTF-8): line 1 is its text, offsets as an
     editor shows them; a BOM later in the file is text and stays."""
