@@ -216,7 +216,7 @@ def test_predict_sentence_splitter_callable(tiny):
     with pytest.raises(InvalidOptionError, match="sentence_splitter"):
         tiny.predict(text, output_level="sentence", sentence_splitter=lambda t: ["absent"])
     toks = tiny.predict(text, sentence_splitter=lambda t: t.split("; "))
-    assert list(toks["sentence_id"]) == [0, 0, 1, 1, 2]
+    assert list(toks["sentence_id"]) == [0, -1, 1, -1, 2]  # the ';' the splitter left out are in no sentence
 
 
 def test_predict_token_rows_carry_sentence_id(tiny):
