@@ -145,7 +145,10 @@ class Pipeline:
         """NLU's ``predict_embeds``: one vector per input (document level, the model's pooling),
         as a list of float lists in input order; None for an empty input.  With
         ``return_spark_df=True``, a Spark DataFrame with one ``embeddings`` column."""
-        df = self.predict(data, "document", return_spark_df=False, partition=partition, progress=False)
+        # nlu_lite's own layout whatever NLU_LITE_CONVENTION says: pooled vectors under known names
+        df = self.predict(
+            data, "document", return_spark_df=False, partition=partition, progress=False, convention="nlu_lite"
+        )
         column = self.encoders[0].entry.column
         vectors = [None if v is None else v.tolist() for v in df[column]]
         if return_spark_df:

@@ -171,6 +171,12 @@ def test_nlu_compat_predict_embeds(tiny):
     assert vectors[0] == pytest.approx(doc.iloc[0, -1].tolist())
 
 
+def test_nlu_compat_predict_embeds_under_the_nlu5_convention(tiny, monkeypatch):
+    vectors = tiny.predict_embeds(["I love NLP"])
+    monkeypatch.setenv("NLU_LITE_CONVENTION", "nlu5")  # the whole-process switch: its column names differ
+    assert tiny.predict_embeds(["I love NLP"])[0] == pytest.approx(vectors[0])
+
+
 # --- discovery helpers and save/load ---------------------------------------------------------------
 
 
