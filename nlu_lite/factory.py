@@ -43,15 +43,16 @@ def entries(spelling: str | None, path: str | os.PathLike[str] | None = None) ->
 def _request(spelling: str | None, path: str | os.PathLike[str] | None) -> tuple[list[Entry], str | None]:
     """The entries named, and the NLU request they come from (a saved pipeline's own, read from
     its manifest once)."""
-    if path is not None:
-        if spelling is not None:
-            raise InvalidOptionError("path", path, "either a spelling or path=..., not both")
+    if path is not None:  # a request beside it names the pipeline (NLU's nlu_ref: its column names)
+        if spelling is not None and (not isinstance(spelling, str) or not spelling.strip()):
+            raise UnknownSpellingError(repr(spelling), hint="With path=..., the request only names the models.")
         if not str(path).strip():  # '' would be the current folder
             raise InvalidOptionError("path", path, "a model folder (write '.' for the current one)")
         folder = Path(path).expanduser().resolve()
         if (folder / MANIFEST).is_file():  # written by pipe.save()
-            return read_manifest(folder)
-        return [path_entry(path)], None
+            entries, ref = read_manifest(folder)
+            return entries, spelling or ref
+        return [path_entry(path)], spelling
     if spelling is None:
         spelling = DEFAULT_SPELLING
     if not isinstance(spelling, str) or not spelling.strip():

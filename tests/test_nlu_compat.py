@@ -163,6 +163,19 @@ def test_nlu_compat_load_keywords(use_tiny, caplog):
     assert nlu_lite.load(request="en.embed.tests.tiny").encoders[0].entry.spelling == "en.embed.tests.tiny"
 
 
+def test_nlu_compat_load_with_a_request_and_a_path(tmp_path):
+    """NLU's offline recipe: nlu.load('<name>', path=folder) loads the folder, and the request
+    names the pipeline (its nlu_ref, NLU 5's column names); 'from_disk' is NLU's placeholder."""
+    minilm = nlu_lite.load("en.embed.all_minilm_l6_v2")
+    folder = minilm.save(tmp_path / "saved")
+    pipe = nlu_lite.load("en.embed.bert.small_L2_128", path=folder)
+    assert pipe.nlu_ref == "en.embed.bert.small_L2_128" and pipe.encoders[0].entry.dimension == 384
+    assert "word_embedding_bert" in pipe.predict("I love NLP", convention="nlu5").columns  # named by the request
+    assert nlu_lite.load("from_disk", path=folder).nlu_ref == minilm.nlu_ref
+    plain = nlu_lite.load("my.model", path=minilm.encoders[0].components.folder)
+    assert plain.nlu_ref == "my.model"
+
+
 def test_nlu_compat_predict_embeds(tiny):
     vectors = tiny.predict_embeds(["I love NLP", None, "x"])
     assert len(vectors) == 3 and vectors[1] is None and len(vectors[0]) == 32
