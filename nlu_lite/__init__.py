@@ -27,6 +27,7 @@ from nlu_lite.errors import (
     ModelUnavailableError,
     NluLiteError,
     NoEquivalentError,
+    NotInNluLiteError,
     RegistryError,
     UnknownSpellingError,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "ModelUnavailableError",
     "NluLiteError",
     "NoEquivalentError",
+    "NotInNluLiteError",
     "Pipeline",
     "RegistryError",
     "UnknownSpellingError",
@@ -69,4 +71,8 @@ def __getattr__(name: str) -> Any:
         from nlu_lite.pipeline import Pipeline
 
         return Pipeline
+    from nlu_lite.conventions import NLU_ONLY_FUNCTIONS
+
+    if name in NLU_ONLY_FUNCTIONS:  # NLU user code: say what to use instead
+        raise NotInNluLiteError(f"nlu.{name}", NLU_ONLY_FUNCTIONS[name])
     raise AttributeError(f"module 'nlu_lite' has no attribute {name!r}")

@@ -127,3 +127,44 @@ def object_cells(values: list[np.ndarray]) -> np.ndarray:
     for i, value in enumerate(values):
         cells[i] = value
     return cells
+
+
+_CATALOGUE = "nlu_lite.models('*pattern*') and nlu_lite.print_components(lang=..., action=...) list the catalogue"
+_NO_SPARK = "nlu_lite runs transformers directly, with no Spark NLP pipeline (its models: pipe.encoders)"
+_OPTIONS = "nlu_lite's models have no Spark NLP parameters; options go to predict() (pipe.print_info() lists them)"
+# NLU 5.4.1's module functions (nlu/__init__.py) that nlu_lite has no counterpart for, and what to use instead
+NLU_ONLY_FUNCTIONS: dict[str, str] = {
+    "enable_verbose": "nlu_lite.load(..., verbose=True) logs what is assembled",
+    "disable_verbose": "logging.getLogger('nlu_lite').setLevel(logging.WARNING)",
+    "print_all_nlu_components_for_lang": _CATALOGUE,
+    "print_component_types": _CATALOGUE,
+    "print_trainable_components": "nothing is trainable in nlu_lite; " + _CATALOGUE,
+    "print_all_model_kinds_for_action_and_lang": _CATALOGUE,
+    "Spellbook": _CATALOGUE,
+    "autocomplete_pipeline": "nlu_lite.load('<spelling>') builds the pipeline",
+    "to_pretty_df": "pipe.predict(...) already returns the pretty pandas DataFrame",
+    "to_nlu_pipe": "nlu_lite.load('<spelling>') or nlu_lite.load(path='<folder>')",
+    "load_nlu_pipe_from_hdd": "nlu_lite.load(path='<folder>') loads a folder written by pipe.save()",
+    "enable_streamlit_caching": "wrap nlu_lite.load in st.cache_resource",
+    "viz": "nlu_lite.plot draws embeddings (plot_embeddings, plot_similarity, nearest)",
+    "auth": "no licensed models here: there is nothing to authenticate",
+    "NLUPipeline": "nlu_lite.Pipeline",
+}
+# attributes of NLU's pipe object (nlu/pipe/pipeline.py) nlu_lite's Pipeline has no counterpart for
+NLU_ONLY_ATTRIBUTES: dict[str, str] = {
+    "fit": "nothing is trainable in nlu_lite",
+    "viz": NLU_ONLY_FUNCTIONS["viz"],
+    "viz_streamlit": NLU_ONLY_FUNCTIONS["viz"],
+    "viz_streamlit_dashboard": NLU_ONLY_FUNCTIONS["viz"],
+    "viz_streamlit_word_embed_manifold": NLU_ONLY_FUNCTIONS["viz"],
+    "viz_streamlit_sentence_embed_manifold": NLU_ONLY_FUNCTIONS["viz"],
+    "keys": _OPTIONS,
+    "items": _OPTIONS,
+    "values": _OPTIONS,
+    "spark": _NO_SPARK,
+    "vanilla_transformer_pipe": _NO_SPARK,
+    "light_transformer_pipe": _NO_SPARK,
+    "spark_transformer_pipe": _NO_SPARK,
+    "prediction_output_level": "the level is predict(output_level=...)'s, or the model's own",
+    "generate_class_metadata_table": _OPTIONS,
+}

@@ -68,6 +68,15 @@ class ModelLoadError(NluLiteError, RuntimeError):
     """Model files were found but are broken or disagree with the registry."""
 
 
+class NotInNluLiteError(NluLiteError, AttributeError):
+    """An NLU function or pipe attribute nlu_lite has no counterpart for; the message says what to
+    use instead.  An AttributeError, so ``hasattr`` stays False."""
+
+    def __init__(self, name: str, instead: str) -> None:
+        self.name = name
+        super().__init__(f"NLU's {name} has no counterpart in nlu_lite: {instead}")
+
+
 class InvalidInputError(NluLiteError, TypeError):
     """predict() was given data it cannot read as text."""
 

@@ -24,10 +24,18 @@ import numpy as np
 from nlu_lite import scale
 from nlu_lite.batching import PooledMemory, pooled_memory
 from nlu_lite.components import Components, load_components
-from nlu_lite.conventions import nlu5_frame, nlu5_parts, object_cells, resolve_convention, token_matrices, vector_names
+from nlu_lite.conventions import (
+    NLU_ONLY_ATTRIBUTES,
+    nlu5_frame,
+    nlu5_parts,
+    object_cells,
+    resolve_convention,
+    token_matrices,
+    vector_names,
+)
 from nlu_lite.devices import pick_device, pick_dtype, pick_engine
 from nlu_lite.encoder import Encoder
-from nlu_lite.errors import InvalidOptionError
+from nlu_lite.errors import InvalidOptionError, NotInNluLiteError
 from nlu_lite.inputs import Inputs, check_index_column, chunks, is_dask, is_spark, read_inputs, row_count
 from nlu_lite.levels import LEVELS, build_level, check_sentence_head, plan_units
 from nlu_lite.options import (
@@ -156,6 +164,16 @@ class Pipeline:
 
             return scale.to_spark(pd.DataFrame({"embeddings": vectors}), keep_index=False)
         return vectors
+
+    def __getattr__(self, name: str) -> Any:
+        """NLU's pipe attributes nlu_lite has none of: an error that says what to use instead."""
+        if name in NLU_ONLY_ATTRIBUTES:
+            raise NotInNluLiteError(f"pipe.{name}", NLU_ONLY_ATTRIBUTES[name])
+        raise AttributeError(f"'Pipeline' object has no attribute {name!r}")
+
+    def __getitem__(self, key: Any) -> Any:
+        """NLU's ``pipe['<component>'].setX(...)``: nlu_lite's models have no such parameters."""
+        raise NotInNluLiteError(f"pipe[{key!r}]", NLU_ONLY_ATTRIBUTES["keys"])
 
     def __repr__(self) -> str:
         parts = ", ".join(f"{e.entry.spelling} ({e.components.origin}, {e.entry.dimension}-d)" for e in self.encoders)

@@ -176,6 +176,25 @@ def test_nlu_compat_load_with_a_request_and_a_path(tmp_path):
     assert plain.nlu_ref == "my.model"
 
 
+def test_nlu_compat_nlu_only_names_say_what_to_use(tiny):
+    """NLU's functions and pipe attributes that nlu_lite has no counterpart for: a typed error (an
+    AttributeError, so hasattr stays False) that says what to use instead, not a bare one."""
+    from nlu_lite.errors import NotInNluLiteError
+
+    with pytest.raises(NotInNluLiteError, match="verbose=True"):
+        nlu_lite.enable_verbose()
+    with pytest.raises(NotInNluLiteError, match="print_components"):
+        nlu_lite.print_all_nlu_components_for_lang("en")
+    with pytest.raises(NotInNluLiteError, match=r"nlu_lite\.plot"):
+        tiny.viz("I love NLP")
+    with pytest.raises(NotInNluLiteError, match="predict"):
+        tiny["bert_embeddings@small_bert"].setCaseSensitive(True)
+    assert not hasattr(tiny, "keys") and not hasattr(nlu_lite, "to_pretty_df")
+    with pytest.raises(AttributeError, match="no attribute 'nonsense'") as info:
+        tiny.nonsense
+    assert not isinstance(info.value, NotInNluLiteError)
+
+
 def test_nlu_compat_predict_embeds(tiny):
     vectors = tiny.predict_embeds(["I love NLP", None, "x"])
     assert len(vectors) == 3 and vectors[1] is None and len(vectors[0]) == 32
