@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from pandas.api.extensions import ExtensionArray, ExtensionDtype, register_extension_dtype
@@ -184,6 +184,39 @@ class EmbeddingArray(ExtensionArray):
         lengths = np.where(self._valid, self._block.shape[1], 0)
         values = self._block if self._valid.all() else self._block[self._valid]
         return arrow_lists(lengths, values.reshape(-1), self._valid)
+
+    def map(self, mapper: Any, na_action: Any = None) -> Any:
+        """Each vector through ``mapper``, as an object column of arrays would map it: the results
+        are whatever it returns (lists stay lists, a Series per row makes ``apply`` a DataFrame,
+        numbers a numeric column), not vectors again."""
+        from pandas.core.algorithms import map_array
+
+        return map_array(self.__array__(), mapper, na_action=na_action)
+
+    _REDUCTIONS: ClassVar[dict[str, Any]] = {
+        "sum": np.sum,
+        "mean": np.mean,
+        "min": np.min,
+        "max": np.max,
+        "median": np.median,
+    }
+
+    def _reduce(self, name: str, *, skipna: bool = True, keepdims: bool = False, **kwargs: Any) -> Any:
+        """sum, mean, min, max and median over the rows, one value per dimension (``df[col].mean()``
+        is the centroid), as for an object column of arrays; rows without a vector are skipped
+        (``skipna=False``: a NaN vector where one is missing)."""
+        if name not in self._REDUCTIONS:
+            return super()._reduce(name, skipna=skipna, keepdims=keepdims, **kwargs)
+        rows = self._block[self._valid] if skipna else self.to_matrix()
+        dim = self._block.shape[1]
+        if len(rows) == 0 and name != "sum":  # no vector to take a mean (min, …) of: a missing one
+            return type(self)(np.zeros((1, dim), np.float32), np.zeros(1, bool)) if keepdims else None
+        out = (
+            self._REDUCTIONS[name](rows, axis=0).astype(np.float32, copy=False)
+            if len(rows)
+            else np.zeros(dim, np.float32)
+        )
+        return type(self)(out[None, :]) if keepdims else out
 
     # -- extras ------------------------------------------------------------------------------------
     def to_matrix(self, fill: float = np.nan) -> np.ndarray:

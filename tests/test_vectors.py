@@ -114,3 +114,24 @@ def test_vectors_object_column_writes_the_same_arrow(arr):
     objects = typed.assign(x_embeddings=typed["x_embeddings"].to_numpy())
     assert objects["x_embeddings"].dtype == object
     assert to_arrow(objects).equals(to_arrow(typed))
+
+
+def test_vectors_reduce_and_map_as_an_object_column_of_arrays(arr):
+    """NLU's vector columns are object columns of arrays; the idioms that work there work here:
+    .sum()/.mean()/… give one value per dimension (rows without a vector skipped), groupby means
+    per group, .apply(list) gives lists, .apply(pd.Series) a DataFrame, numbers a numeric column."""
+    s = pd.Series(arr)
+    rows = np.stack([v for v in arr if v is not None])
+    np.testing.assert_allclose(s.mean(), rows.mean(0), rtol=1e-6)
+    np.testing.assert_allclose(s.sum(), rows.sum(0), rtol=1e-6)
+    np.testing.assert_array_equal(s.max(), rows.max(0))
+    assert np.isnan(s.mean(skipna=False)).all()
+    groups = s.groupby([0] * (len(s) - 1) + [1]).mean()
+    np.testing.assert_allclose(groups.iloc[0], np.stack([v for v in arr[:-1] if v is not None]).mean(0), rtol=1e-6)
+    assert pd.Series(EmbeddingArray(np.zeros((2, 3)), np.zeros(2, bool))).mean() is None
+    kept = s.dropna()
+    listed = kept.apply(list)
+    assert listed.dtype == object and all(isinstance(v, list) for v in listed)
+    wide = kept.apply(pd.Series)
+    assert isinstance(wide, pd.DataFrame) and wide.shape == (len(kept), rows.shape[1])
+    np.testing.assert_allclose(kept.map(lambda v: float(v.sum())), rows.sum(1), rtol=1e-5)
