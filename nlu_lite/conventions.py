@@ -37,7 +37,19 @@ _CLEANABLE = frozenset(
     "ner_converter spell ner_to_chunk_converter train classify ner med_ner dl match clean sentiment embed "
     "embed_sentence embed_chunk explain pos resolve_chunk resolve".split()
 )
-_LANGUAGE = 3  # NLU drops a leading language code: 2-3 letters ('en', 'xx', 'yue')
+# the language keys of NLU 5.4.1's spellbook (Spellbook.pretrained_models_references), which NLU
+# drops from the front of a name; 'xlm' in xx.embed.xlm.base is not one, so it names the column
+_LANGUAGES = frozenset(
+    (
+        "ab af als am an ar arz as ast az azb ba bar bcl be bem bg bh bn bo bpy br bs ca ce ceb ch ckb co "
+        "cop cs cu cv cy da de diq dv el eml en eo es et eu fa fi fo fon fr fro frr fy ga gam gd gl gom "
+        "got grc gu gv ha he hi hif hr hsb hu hy hyw id ig is it ja jv ka kab kin kn ko kr ku ky la lb lg "
+        "lij lmo lo lou lt lu luo lv lwt lzh mai mg min mk ml mn mr ms mt mwl my myv mzn nah nap nb nds "
+        "ne new nl nn no nso oc or orv os pa pcm pfl pl pms pnb ps pt qhe qtd qu rm ro ru rw sa sae sah "
+        "sc scn sco sd sg sh si sk sl sme so sq sr st su sv sw swa ta te tg th ti tk tl tn tr tt tw ug uk "
+        "unk ur uz vec vi vls vn vo wa war wo xmf xx yi yo yue zea zh zu"
+    ).split()
+)
 
 
 def resolve_convention(value: str | None) -> str:
@@ -53,7 +65,7 @@ def resolve_convention(value: str | None) -> str:
 def nlu_identifier(ref: str, depth: int = 1) -> str:
     """NLU's name for a model in its column names: ``en.embed_sentence.mpnet.x`` -> ``mpnet``."""
     splits = ref.split(".")
-    while len(splits) > 1 and (splits[0] in _CLEANABLE or (len(splits[0]) <= _LANGUAGE and splits[0].isalpha())):
+    while len(splits) > 1 and (splits[0] in _CLEANABLE or splits[0] in _LANGUAGES):
         splits.pop(0)
     return "_".join(splits[:depth])
 

@@ -70,6 +70,8 @@ def offline(monkeypatch, tmp_path):
         ("en.embed_sentence.bge_small", "embed_sentence", "sentence_embedding_bge_small"),
         ("en.embed_sentence.e5_small", "embed_sentence", "sentence_embedding_e5_small"),
         ("xx.embed.bert", "embed", "word_embedding_bert"),
+        ("xx.embed.xlm.base", "embed", "word_embedding_xlm"),  # 'xlm' is no language key of NLU's spellbook
+        ("yue.embed.bert", "embed", "word_embedding_bert"),  # 'yue' is
     ],
 )
 def test_nlu_examples_vector_column_names(ref, task, column):
