@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nlu_lite._version import __version__
+from nlu_lite.components import quiet_transformers
 from nlu_lite.errors import InvalidOptionError, ModelLoadError
 from nlu_lite.model_files import ST_FILES
 from nlu_lite.registry import Entry, parse_entry
@@ -84,8 +85,9 @@ def save_pipeline(pipe: Pipeline, path: str | os.PathLike[str]) -> Path:
             sub = tmp / _folder_name(i, enc.entry.spelling)
             sub.mkdir()
             _copy_sentence_modules(comp.folder, sub)
-            comp.model.save_pretrained(sub)
-            comp.tokenizer.save_pretrained(sub)
+            with quiet_transformers():  # no "Writing model shards" bar of transformers' own
+                comp.model.save_pretrained(sub)
+                comp.tokenizer.save_pretrained(sub)
             items.append(
                 {
                     "folder": sub.name,
