@@ -377,6 +377,14 @@ class TableSchema:
             )
         columns = []
         for field, column in zip(self.schema, table.columns, strict=True):
+            if (
+                pa.types.is_string(field.type)
+                and not pa.types.is_string(column.type)
+                and not pa.types.is_null(column.type)
+            ):
+                # text through str(), as a first chunk of mixed values was written: 2.0 is '2.0' in every chunk
+                columns.append(pa.array([None if v is None else str(v) for v in column.to_pylist()], pa.string()))
+                continue
             try:
                 columns.append(column.cast(field.type))
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):

@@ -447,6 +447,13 @@ def test_integrity_parquet_schema_from_first_chunk(tiny, tmp_path):
     assert tiny.predict_to_parquet(bad, tmp_path / "bad.parquet", chunk_rows=5, output_level="document") == 10
     assert pq.read_table(tmp_path / "bad.parquet").column("num").to_pylist() == ["1.5"] * 5 + ["[1, 2]"] * 5
     assert _leftovers(tmp_path) == []
+    # a mixed column reads the same whatever the chunk size: each value through str()
+    mixed = pd.DataFrame({"text": list("abcd"), "m": pd.Series(["s", 1, "s", 2.0], dtype=object)})
+    for n in (1, 2, 4):
+        tiny.predict_to_parquet(
+            mixed, tmp_path / f"m{n}.parquet", chunk_rows=n, output_level="document", progress=False
+        )
+        assert pq.read_table(tmp_path / f"m{n}.parquet").column("m").to_pylist() == ["s", "1", "s", "2.0"]
     # a first chunk whose rows have no vector (a blank first line): the vectors keep their list type
     for level in ("token", "document"):
         target = tmp_path / f"blank_{level}.parquet"
