@@ -7,9 +7,11 @@ transformers, so they answer in milliseconds.
 from __future__ import annotations
 
 import html
+import warnings
 from typing import TYPE_CHECKING, Any
 
 from nlu_lite.components import settings_sources
+from nlu_lite.errors import LockFileError
 from nlu_lite.hub import is_cached, snapshot_dir
 from nlu_lite.locking import with_lock
 from nlu_lite.registry import Entry, get_registry
@@ -59,11 +61,21 @@ def models(pattern: str = "*") -> pd.DataFrame:
                 "layers": e.layers,
                 "size_mb": e.size_mb,
                 "licence": e.licence,
-                "cached": is_cached(with_lock(e)),
+                "cached": _cached(e),
                 "aliases": ", ".join(e.aliases),
             }
         )
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _cached(entry: Entry) -> bool:
+    """Whether the entry's files are in the cache, at the lock file's commit where it lists the
+    entry; a broken lock file does not stop a listing (loads still refuse it, with its error)."""
+    try:
+        return is_cached(with_lock(entry))
+    except LockFileError as exc:
+        warnings.warn(f"{exc} (the listing ignores it)", UserWarning, stacklevel=4)
+        return is_cached(entry)
 
 
 class ModelInfo(dict[str, Any]):
@@ -98,7 +110,7 @@ def info(spelling: str) -> ModelInfo:
     entry: Entry = get_registry().get(spelling)
     data = ModelInfo(entry.to_dict())
     data["column"] = entry.column
-    data["cached"] = is_cached(with_lock(entry))
+    data["cached"] = _cached(entry)
     data["settings_from"] = settings_sources(entry)
     data.pop("stated", None)
     if entry.source.hf and entry.source.revision:

@@ -467,8 +467,8 @@ def load_components(entry: Entry, device: str = "cpu") -> Components:
             stacklevel=3,
         )
     comps = _from_hub(entry, src.hf, revision, device)
-    if src.tracks_main and not frozen and comps.revision:
-        record(entry, comps.revision)
+    if src.tracks_main and comps.revision:  # frozen by the lock file too: lock() keeps what was used
+        record(entry, comps.revision, warn=not frozen)
     return comps
 
 

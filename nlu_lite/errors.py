@@ -60,6 +60,15 @@ class RegistryError(NluLiteError, ValueError):
         super().__init__(f"Invalid model registry {where}: {problem}")
 
 
+class LockFileError(RegistryError):
+    """A lock file (``nlu-lite.lock``) that cannot be read or does not follow its format."""
+
+    def __init__(self, file: object, key: str | None, problem: str) -> None:
+        super().__init__(file, key, problem)
+        where = f"{self.file}" + (f", key {key!r}" if key else "")
+        self.args = (f"Invalid lock file {where}: {problem}",)
+
+
 class ModelUnavailableError(NluLiteError, OSError):
     """The files of a model are neither on disk nor downloadable right now."""
 

@@ -29,7 +29,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from nlu_lite.errors import RegistryError
+from nlu_lite.errors import LockFileError
 from nlu_lite.hub import cached_snapshot
 from nlu_lite.registry import Entry, get_registry, is_commit
 
@@ -70,21 +70,25 @@ def read_lock(path: str | os.PathLike[str] | None = None) -> dict[str, dict[str,
 
 
 def _parse(file: Path) -> dict[str, dict[str, Any]]:
+    fix = "fix it, or delete it and run nlu-lite lock to write a new one"
     try:
-        doc = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise RegistryError(
-            file, None, f"is not a readable nlu_lite lock file ({exc}); delete it or run nlu-lite lock"
-        ) from None
-    if not isinstance(doc, dict) or doc.get("nlu_lite_lock") != 1 or not isinstance(doc.get("models"), dict):
-        raise RegistryError(file, None, "is not an nlu_lite lock file (version 1); delete it or run nlu-lite lock")
+        doc = json.loads(file.read_text(encoding="utf-8-sig"))  # a BOM (Notepad) is not JSON, but harmless
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise LockFileError(file, None, f"is not readable JSON ({str(exc)[:200]}); {fix}") from None
+    version = doc.get("nlu_lite_lock") if isinstance(doc, dict) else None
+    if type(version) is not int or version != 1 or not isinstance(doc.get("models"), dict):
+        raise LockFileError(file, None, f"is not an nlu_lite lock file (version 1); {fix}")
     models: dict[str, dict[str, Any]] = {}
     for repo, item in doc["models"].items():
         revision = item.get("revision") if isinstance(item, dict) else None
         if not is_commit(revision):
-            raise RegistryError(file, f"models.{repo}.revision", f"{str(revision)[:60]!r} is not a 40-hex commit")
+            raise LockFileError(
+                file, f"models.{repo}.revision", f"{str(revision)[:60]!r} is not a 40-hex commit; {fix}"
+            )
         spellings = item.get("spellings", [])
-        models[str(repo)] = {"revision": revision, "spellings": [str(s) for s in spellings]}
+        if not isinstance(spellings, list) or not all(isinstance(s, str) for s in spellings):
+            raise LockFileError(file, f"models.{repo}.spellings", f"is not a list of spellings; {fix}")
+        models[str(repo)] = {"revision": revision, "spellings": list(spellings)}
     return models
 
 
@@ -109,15 +113,17 @@ def with_lock(entry: Entry) -> Entry:
     return replace(entry, source=replace(entry.source, revision=revision))
 
 
-def record(entry: Entry, commit: str) -> None:
-    """Note the commit a tracked entry resolved to, warning once per repository and process."""
+def record(entry: Entry, commit: str, warn: bool = True) -> None:
+    """Note the commit a tracked entry loaded (from main, or the lock file's), warning once per
+    repository and process where it came from main."""
     repo = entry.source.hf
     if repo is None or not is_commit(commit):
         return
     with _lock:
         _resolved[repo] = (entry.spelling, commit)
-        first = repo not in _warned
-        _warned.add(repo)
+        first = warn and repo not in _warned
+        if warn:
+            _warned.add(repo)
     if first:
         warnings.warn(
             f"{entry.spelling!r} tracks the main branch of {repo} (no commit of the model NLU loads could be "

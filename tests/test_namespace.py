@@ -147,12 +147,33 @@ def test_namespace_lock_cli(tracked):
         json.dumps({"models": {}}),
         json.dumps({"nlu_lite_lock": 1, "models": {TRACKED: {"revision": "main"}}}),
         json.dumps({"nlu_lite_lock": 1, "models": {TRACKED: {"revision": "../../x"}}}),
+        json.dumps({"nlu_lite_lock": 1, "models": {TRACKED: {"revision": SHA1, "spellings": 5}}}),
+        json.dumps({"nlu_lite_lock": 1, "models": {TRACKED: {"revision": SHA1, "spellings": None}}}),
+        json.dumps({"nlu_lite_lock": True, "models": {}}),
+        "[" * 100_000,  # deeper than json can read
     ],
 )
 def test_namespace_bad_lock_file_is_a_typed_error(tracked, text):
+    """A broken lock file is a typed error naming it and saying how to fix it; loads of tracked
+    entries refuse it, lock() too (it would drop what the file holds), a listing warns and goes on."""
+    from nlu_lite.errors import LockFileError
+
     (tracked / "nlu-lite.lock").write_text(text)
-    with pytest.raises(RegistryError, match=r"nlu-lite\.lock"):
+    with pytest.raises(LockFileError, match=r"Invalid lock file .*nlu-lite\.lock.*delete it and run nlu-lite lock"):
         nlu_lite.load("en.embed.tests.tracked")
+    with pytest.raises(RegistryError, match=r"nlu-lite\.lock"):
+        nlu_lite.lock()
+    with pytest.warns(UserWarning, match="the listing ignores it"):
+        assert "en.embed.tests.tracked" in set(nlu_lite.models()["spelling"])
+
+
+def test_namespace_lock_keeps_the_commit_a_lock_file_gave(tracked):
+    """Loads frozen by one lock file are what lock() writes to another, not the cache's main."""
+    (tracked / "nlu-lite.lock").write_text(json.dumps({"nlu_lite_lock": 1, "models": {TRACKED: {"revision": SHA2}}}))
+    df = nlu_lite.load("en.embed.tests.tracked").predict("I love NLP")
+    assert df.attrs["revisions"] == [SHA2]
+    other = nlu_lite.lock(tracked / "other.lock")
+    assert json.loads(other.read_text())["models"][TRACKED]["revision"] == SHA2
 
 
 def test_namespace_pinned_entries_ignore_the_lock_file(tiny_registry, tmp_path, monkeypatch):
