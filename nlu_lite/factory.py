@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from nlu_lite.components import file_max_length, quiet_transformers
 from nlu_lite.errors import InvalidOptionError, ModelLoadError, ModelUnavailableError, UnknownSpellingError
-from nlu_lite.hub import cached_snapshot, fetch, snapshot_dir
+from nlu_lite.hub import cached_snapshot, fetch
 from nlu_lite.hub import download as download_entry
 from nlu_lite.locking import with_lock
 from nlu_lite.model_files import read_folder
@@ -140,9 +140,8 @@ def download(spelling: str, *, progress: bool = True, force: bool = False) -> li
     With HF_HUB_OFFLINE set, only reports what is already there."""
     folders = []
     for name in spelling.split():
-        if is_hf_spec(name):
-            entry = hf_entry(name)  # fetches what is missing
-            folders.append(snapshot_dir(entry.source.hf or "", entry.source.revision or "main"))
+        if is_hf_spec(name):  # the commit it names, then every file of it (weights too; again with force)
+            folders.append(download_entry(hf_entry(name), progress=progress, force=force))
         else:
             folders.append(download_entry(with_lock(resolve(name)), progress=progress, force=force))
     return folders

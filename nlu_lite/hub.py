@@ -16,7 +16,7 @@ from pathlib import Path
 
 from nlu_lite.errors import ModelUnavailableError
 from nlu_lite.model_files import ST_FILES
-from nlu_lite.registry import Entry
+from nlu_lite.registry import Entry, is_commit
 
 logger = logging.getLogger("nlu_lite")
 
@@ -163,11 +163,14 @@ def unavailable(entry: Entry | None, repo: str, revision: str | None, why: str) 
     )
 
 
-def fetch(repo: str, revision: str | None, entry: Entry | None = None, progress: bool = True) -> Path:
+def fetch(
+    repo: str, revision: str | None, entry: Entry | None = None, progress: bool = True, force: bool = False
+) -> Path:
     """Download what is needed of ``repo`` at ``revision`` into the hub cache; return the snapshot folder.
 
     Lists the repository once (with a timeout, so an unreachable hub answers in seconds), then
-    downloads tokenizer files and a single weights format, safetensors first.
+    downloads tokenizer files and a single weights format, safetensors first (``force``: again,
+    even where the cache holds them).
     """
     if is_offline():
         raise unavailable(entry, repo, revision, "it is not in the local cache and HF_HUB_OFFLINE is set.")
@@ -193,7 +196,7 @@ def fetch(repo: str, revision: str | None, entry: Entry | None = None, progress:
     sha = info.sha or revision
     for name in files:
         try:
-            hf_hub_download(repo, name, revision=sha, cache_dir=cache, etag_timeout=HUB_TIMEOUT_S)
+            hf_hub_download(repo, name, revision=sha, cache_dir=cache, etag_timeout=HUB_TIMEOUT_S, force_download=force)
         except Exception as exc:
             raise unavailable(entry, repo, revision, f"downloading {name} failed ({exc}).") from None
     logger.info("fetched %s@%s (%s) into %s", repo, sha, ", ".join(files), cache)
@@ -234,6 +237,8 @@ def cached_snapshot(repo: str, revision: str) -> Path | None:
     ref = root / "refs" / revision
     if ref.is_file():
         sha = ref.read_text().strip()
+        if not is_commit(sha):  # a ref holds a commit; anything else (a path: ../other-repo) is no snapshot
+            return None
     snap = root / "snapshots" / sha
     if (snap / "config.json").is_file():
         return snap
@@ -263,13 +268,13 @@ def download(entry: Entry, progress: bool = True, force: bool = False) -> Path:
         if cached is not None and is_cached(entry):
             return cached
     if progress:
-        return fetch(src.hf, revision, entry)
+        return fetch(src.hf, revision, entry, force=force)
     from huggingface_hub.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
 
     was_disabled = are_progress_bars_disabled()
     disable_progress_bars()
     try:
-        return fetch(src.hf, revision, entry)
+        return fetch(src.hf, revision, entry, force=force)
     finally:
         if not was_disabled:
             enable_progress_bars()

@@ -102,8 +102,10 @@ def test_load_path_errors(tmp_path):
         nlu_lite.load(path=tmp_path / "absent")
     with pytest.raises(ModelUnavailableError, match=r"config\.json"):
         nlu_lite.load(path=tmp_path)
-    with pytest.raises(InvalidOptionError):
+    with pytest.raises(ModelUnavailableError, match=r"config\.json"):  # the request names the folder's model
         nlu_lite.load("bert", path=tmp_path)
+    with pytest.raises(InvalidOptionError, match="path"):
+        nlu_lite.load("bert", path="")
     (tmp_path / "config.json").write_text("{not json")
     with pytest.raises(ModelLoadError):
         nlu_lite.load(path=tmp_path)
@@ -222,6 +224,35 @@ def test_download_through_a_hub(hub, tmp_path, monkeypatch):
     df = nlu_lite.load("en.embed.tests.tiny").predict("I love NLP")
     assert list(df["token"]) == ["I", "love", "NLP"]
     assert nlu_lite.models("en.embed.tests.tiny")["cached"].item()
+
+
+def test_download_of_an_hf_spec_completes_its_snapshot(hub, tmp_path, monkeypatch):
+    """download('hf:org/name@commit') with only part of the snapshot cached (config, no weights)
+    fetches what is missing, and again with force=True; offline, an incomplete snapshot is an
+    error, not a folder that cannot load.  A ref that is not a commit names no snapshot."""
+    import shutil
+
+    from nlu_lite.hub import cached_snapshot
+
+    spec = f"hf:{TINY_REPO}@{TINY_REVISION}"
+    snap = tmp_path / "hf" / "hub" / ("models--" + TINY_REPO.replace("/", "--")) / "snapshots" / TINY_REVISION
+    snap.mkdir(parents=True)
+    shutil.copy(hub.folder / "config.json", snap / "config.json")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ModelUnavailableError):
+        nlu_lite.download(spec, progress=False)
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    (folder,) = nlu_lite.download(spec, progress=False)
+    assert folder == snap and (snap / "model.safetensors").is_file()
+    hub.requests.clear()
+    nlu_lite.download(spec, progress=False, force=True)
+    assert any("model.safetensors" in r for r in hub.requests)
+    refs = snap.parent.parent / "refs"
+    refs.mkdir(exist_ok=True)
+    (refs / "main").write_text(f"../../{snap.parent.parent.name}/snapshots/{TINY_REVISION}")
+    assert cached_snapshot(TINY_REPO, "main") is None
+    (refs / "main").write_text(TINY_REVISION)
+    assert cached_snapshot(TINY_REPO, "main") == snap
 
 
 def test_load_downloads_when_missing(hub):
