@@ -35,18 +35,33 @@ def _vectors(df: pd.DataFrame, column: str | None) -> tuple[np.ndarray, np.ndarr
     cols = vector_columns(df)
     if column is None:
         if not cols:
-            raise InvalidOptionError("column", column, "a DataFrame from predict() with an *_embeddings column")
+            raise InvalidOptionError(
+                "column", column, "a DataFrame from predict() with a vector column (embedding_format='array')"
+            )
         column = cols[0]
     elif column not in df.columns:
         raise InvalidOptionError("column", column, f"one of {cols}")
     series = df[column]
-    has = ~series.isna().to_numpy()
+    if isinstance(series.array, EmbeddingArray):
+        has = ~series.isna().to_numpy()
+        matrix = series.array.to_matrix()[has]
+    else:  # an object column of vectors: each a 1-D array of one length
+        has = np.array([v is not None and np.ndim(v) == 1 and len(v) > 0 for v in series], dtype=bool)
+        cells = [np.asarray(v) for v in series[has]]
+        if (
+            len(cells) < has.size - int(series.isna().sum())
+            or len({c.shape for c in cells}) > 1
+            or any(not np.issubdtype(c.dtype, np.number) for c in cells)
+        ):
+            raise InvalidOptionError(
+                "column",
+                column,
+                f"a column of one vector per row ({cols or 'no such column here'}); "
+                "NLU 5's document level of a word model holds token matrices: use output_level='sentence' or pooling",
+            )
+        matrix = np.stack(cells).astype(np.float32) if cells else np.zeros((0, 0), np.float32)
     if not has.any():
         raise InvalidOptionError("column", column, "a column with at least one vector")
-    if isinstance(series.array, EmbeddingArray):
-        matrix = series.array.to_matrix()[has]
-    else:  # an object column of vectors
-        matrix = np.stack([np.asarray(v, dtype=np.float32) for v in series[has]])
     return matrix, np.flatnonzero(has), column
 
 
@@ -69,7 +84,7 @@ def pca_2d(matrix: np.ndarray) -> np.ndarray:
 
 def plot_embeddings(
     df: pd.DataFrame,
-    color_by: str | None = "sentence_id",
+    color_by: str | None = "sentence_id",  # used where the frame has it (token level); else no colours
     method: str = "pca",
     column: str | None = None,
     annotate: bool | None = None,
@@ -89,19 +104,9 @@ def plot_embeddings(
         fig, ax = plt.subplots(figsize=(7, 5))
     else:
         fig = ax.figure
-    if color_by is None:
-        groups = np.zeros(len(rows), dtype=int)
-        names: list[Any] = [None]
-    else:
-        if color_by == "origin_index" or color_by == df.index.name:
-            keys = np.asarray(df.index)[rows]
-        elif color_by in df.columns:
-            keys = df[color_by].to_numpy()[rows]
-        else:
-            raise InvalidOptionError("color_by", color_by, f"None, 'origin_index' or one of {list(df.columns)}")
-        names = list(dict.fromkeys(keys.tolist()))
-        lookup = {k: i for i, k in enumerate(names)}
-        groups = np.array([lookup[k] for k in keys.tolist()])
+    if color_by == "sentence_id" and "sentence_id" not in df.columns:  # the default, at a level without it
+        color_by = None
+    groups, names = _groups(df, color_by, rows)
     cmap = plt.get_cmap("tab10" if len(names) <= 10 else "tab20")
     for g, name in enumerate(names):
         sel = groups == g
@@ -121,6 +126,25 @@ def plot_embeddings(
     ax.set_ylabel("component 2")
     fig.tight_layout()
     return fig
+
+
+def _groups(df: pd.DataFrame, color_by: str | None, rows: np.ndarray) -> tuple[np.ndarray, list[Any]]:
+    """Each plotted row's colour group and the groups' names (missing values are one group)."""
+    import pandas as pd
+
+    if color_by is None:
+        return np.zeros(len(rows), dtype=int), [None]
+    if color_by == "origin_index" or color_by in [n for n in df.index.names if n is not None]:
+        keys = pd.Series(df.index.get_level_values(0 if color_by == "origin_index" else color_by)[rows])
+    elif color_by in df.columns:
+        keys = df[color_by].iloc[rows].reset_index(drop=True)
+    else:
+        raise InvalidOptionError("color_by", color_by, f"None, 'origin_index' or one of {list(df.columns)}")
+    try:
+        codes, uniques = pd.factorize(keys, use_na_sentinel=False)
+    except TypeError:  # unhashable values (lists): not something to colour by
+        raise InvalidOptionError("color_by", color_by, "a column of labels (numbers, strings)") from None
+    return np.asarray(codes), list(uniques)
 
 
 def _unit_rows(matrix: np.ndarray) -> np.ndarray:
@@ -158,6 +182,9 @@ def plot_similarity(df: pd.DataFrame, column: str | None = None, max_label: int 
 def nearest(df: pd.DataFrame, query: str, k: int = 5, column: str | None = None) -> pd.DataFrame:
     """The ``k`` rows most similar (cosine) to the first row whose text is ``query``."""
     import pandas as pd
+
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
+        raise InvalidOptionError("k", k, "a number of rows, 0 or more")
 
     matrix, rows, column = _vectors(df, column)
     text_col = _text_column(df)

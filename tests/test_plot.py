@@ -28,6 +28,36 @@ def test_plot_embeddings_points_and_colours(tiny):
         plot.plot_embeddings(df, color_by="nope")
 
 
+def test_plot_defaults_and_odd_columns(tiny):
+    """The default colours work at every level (no sentence_id above token level: one colour);
+    missing labels are one group; a column that is not one vector per row, labels that cannot be
+    grouped and a k that is not a row count are typed errors."""
+    import pandas as pd
+
+    from nlu_lite.errors import InvalidOptionError
+
+    for level in ("sentence", "document"):
+        assert len(plot.plot_embeddings(tiny.predict(TEXTS, output_level=level)).axes[0].collections) == 1
+    assert plot.plot_embeddings(tiny.predict(TEXTS, convention="nlu5"))
+    frame = pd.DataFrame({"text": TEXTS, "label": [1.0, np.nan, np.nan, 2.0], "lists": [[1], [2], [3], [4]]})
+    df = tiny.predict(frame, output_level="document")
+    assert len(plot.plot_embeddings(df, color_by="label").axes[0].collections) == 3  # 1.0, NaN, 2.0
+    index = pd.MultiIndex.from_tuples([("x", 1), ("x", 2), ("y", 3), ("y", 4)], names=["g", "h"])
+    assert len(plot.plot_embeddings(tiny.predict(pd.Series(TEXTS, index=index)), color_by="g").axes[0].collections) == 2
+    with pytest.raises(InvalidOptionError, match="color_by"):
+        plot.plot_embeddings(df, color_by="lists")
+    for call in (
+        lambda: plot.plot_embeddings(df, column="document"),
+        lambda: plot.plot_similarity(df, column="label"),
+        lambda: plot.plot_similarity(tiny.predict(TEXTS, output_level="document", convention="nlu5")),
+    ):
+        with pytest.raises(InvalidOptionError, match="one vector per row"):
+            call()
+    for k in (2.5, -1, True):
+        with pytest.raises(InvalidOptionError, match="k="):
+            plot.nearest(tiny.predict(TEXTS), "love", k=k)
+
+
 def test_plot_similarity_cells(tiny, tmp_path):
     df = tiny.predict(TEXTS, output_level="sentence")
     fig = plot.plot_similarity(df)
