@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from nlu_lite.errors import ModelLoadError, ModelUnavailableError
 from nlu_lite.hub import cached_snapshot, fetch, hub_cache_dir, is_offline, local_folder, package_dir, unavailable
-from nlu_lite.locking import record, revision_for
+from nlu_lite.locking import lock_path, record, revision_for
 from nlu_lite.model_files import FolderSettings, load_dense, read_folder, tokenizer_max_length
 from nlu_lite.registry import Entry
 
@@ -466,7 +466,15 @@ def load_components(entry: Entry, device: str = "cpu") -> Components:
             "Pin a commit in the registry.",
             stacklevel=3,
         )
-    comps = _from_hub(entry, src.hf, revision, device)
+    try:
+        comps = _from_hub(entry, src.hf, revision, device)
+    except ModelUnavailableError as exc:
+        if not (src.tracks_main and frozen):
+            raise
+        raise ModelUnavailableError(  # the commit came from a lock file: say which, so it can be changed
+            f"{exc} The commit {revision[:12]} comes from the lock file {lock_path()}: download it where the hub "
+            "is reachable, or run nlu-lite lock --update there and copy the file."
+        ) from None
     if src.tracks_main and comps.revision:  # frozen by the lock file too: lock() keeps what was used
         record(entry, comps.revision, warn=not frozen)
     return comps

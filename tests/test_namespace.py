@@ -167,6 +167,15 @@ def test_namespace_bad_lock_file_is_a_typed_error(tracked, text):
         assert "en.embed.tests.tracked" in set(nlu_lite.models()["spelling"])
 
 
+def test_namespace_missing_locked_commit_names_the_lock_file(tracked):
+    from nlu_lite.errors import ModelUnavailableError
+
+    absent = "c" * 40
+    (tracked / "nlu-lite.lock").write_text(json.dumps({"nlu_lite_lock": 1, "models": {TRACKED: {"revision": absent}}}))
+    with pytest.raises(ModelUnavailableError, match=r"cccccccccccc comes from the lock file .*nlu-lite\.lock"):
+        nlu_lite.load("en.embed.tests.tracked")
+
+
 def test_namespace_lock_keeps_the_commit_a_lock_file_gave(tracked):
     """Loads frozen by one lock file are what lock() writes to another, not the cache's main."""
     (tracked / "nlu-lite.lock").write_text(json.dumps({"nlu_lite_lock": 1, "models": {TRACKED: {"revision": SHA2}}}))
