@@ -23,6 +23,7 @@ from nlu_lite.catalogue import (
 from nlu_lite.errors import (
     InvalidInputError,
     InvalidOptionError,
+    LockFileError,
     ModelLoadError,
     ModelUnavailableError,
     NluLiteError,
@@ -42,6 +43,7 @@ __all__ = [
     "DEFAULT_SPELLING",
     "InvalidInputError",
     "InvalidOptionError",
+    "LockFileError",
     "ModelLoadError",
     "ModelUnavailableError",
     "NluLiteError",
