@@ -308,14 +308,11 @@ class Encoder:
         return table.get(prompt, "")
 
     def layer_indices(self, layers: int | Sequence[int]) -> list[int]:
-        """User layer choice → indices into hidden_states (0 = embeddings, n_layers = last)."""
-        wanted = [layers] if isinstance(layers, (int, np.integer)) else list(layers)
-        if not wanted or isinstance(layers, (str, bytes, bool)):
-            raise InvalidOptionError("layers", layers, "an int or a non-empty list of ints")
+        """User layer choice (an int or a tuple of ints, as PredictOptions made it) → indices into
+        hidden_states (0 = embeddings, n_layers = last); the range is the model's to check."""
+        wanted = [layers] if isinstance(layers, int) else list(layers)
         out = []
         for layer in wanted:
-            if not isinstance(layer, (int, np.integer)) or isinstance(layer, bool):
-                raise InvalidOptionError("layers", layers, "an int or a list of ints")
             if not -(self.n_layers + 1) <= layer <= self.n_layers:
                 raise InvalidOptionError(
                     "layers", layers, f"indices in [-{self.n_layers + 1}, {self.n_layers}] (0 = embeddings)"

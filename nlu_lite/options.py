@@ -41,23 +41,23 @@ DEFAULT_BATCH_SIZE = 256
 
 
 def _positive_int(name: str, value: Any) -> None:
-    if not _is_int(value) or value < 1:
+    if not is_int(value) or value < 1:
         raise InvalidOptionError(name, value, "a positive int")
 
 
-def _is_int(value: Any) -> bool:
-    """An int, numpy's too (not a bool)."""
+def is_int(value: Any) -> bool:
+    """An int, numpy's too (not a bool): what an option or a character offset counts as."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool) and type(value).__name__ != "bool_"
 
 
 def _layers(value: Any) -> Any:
     """-1, an index, or a non-empty list of indices (checked against the model by the encoder).  A
     set or a dict has no order for layer_combine='concat', an iterator would be used up: refused."""
-    if _is_int(value):
+    if is_int(value):
         return int(value)
     if isinstance(value, (list, tuple, range)) or type(value).__name__ == "ndarray":
         items = tuple(value.tolist() if hasattr(value, "tolist") else value)
-        if items and all(_is_int(v) for v in items):
+        if items and all(is_int(v) for v in items):
             return tuple(int(v) for v in items)
     raise InvalidOptionError("layers", value, "an int or a non-empty list of ints")
 
@@ -126,9 +126,7 @@ class PredictOptions:
             object.__setattr__(self, "output_path", None)
         _positive_int("batch_size", self.batch_size)
         overlap = self.overlap
-        if not isinstance(overlap, numbers.Real) or isinstance(overlap, bool):
-            raise InvalidOptionError("overlap", overlap, "a fraction in [0, 1)")
-        if not 0.0 <= float(overlap) < 1.0:
+        if isinstance(overlap, bool) or not isinstance(overlap, numbers.Real) or not 0.0 <= float(overlap) < 1.0:
             raise InvalidOptionError("overlap", overlap, "a fraction in [0, 1)")
         convention = resolve_convention(self.convention)
         object.__setattr__(self, "convention", convention)

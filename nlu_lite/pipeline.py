@@ -224,14 +224,7 @@ class Pipeline:
         ``parser_*`` are refused).  The keyword-only rest is nlu_lite's; ``print_info()`` lists all;
         ``convention='nlu5'`` gives NLU 5's layout and Spark NLP's tokens (docs/migration.md).
         """
-        _refuse_parser(parser_output, parser_config)
-        keep = keep_columns if keep_stranger_features is None else bool(keep_stranger_features)
-        options = PredictOptions(
-            output_level, positions, pooling, word_pooling, layers, layer_combine, sentence_splitter, prompt,
-            metadata, embedding_format, text_column, keep, errors, token_budget, batch_size, overlap, progress,
-            None if output_path is None else os.fspath(output_path), drop_irrelevant_cols, get_embeddings,
-            return_spark_df, partition, convention, tokenizer,
-        )  # fmt: skip
+        options = predict_options(locals())  # the arguments, as given: nothing else is bound yet
         check_index_column(data, index_column)
         if is_dask(data) or is_spark(data):
             return scale.predict_distributed(self, data, options, index_column)
@@ -442,10 +435,7 @@ class Pipeline:
         options["convention"] = resolve_convention(options.get("convention"))
         bound = _PREDICT_SIGNATURE.bind(self, [], **options)  # an unknown keyword: TypeError, as predict()
         bound.apply_defaults()
-        given = bound.arguments
-        _refuse_parser(given["parser_output"], given["parser_config"])
-        names = {f.name for f in dataclasses.fields(PredictOptions)}
-        checked = PredictOptions(**{k: v for k, v in given.items() if k in names})
+        checked = predict_options(bound.arguments)
         self._check(checked.level_for(self.encoders[0].entry.output_level), checked)
         return index_column
 
@@ -497,6 +487,19 @@ class Pipeline:
 
 
 _PREDICT_SIGNATURE = inspect.signature(Pipeline.predict)
+_OPTION_NAMES = frozenset(f.name for f in dataclasses.fields(PredictOptions))
+
+
+def predict_options(given: dict[str, Any]) -> PredictOptions:
+    """predict()'s arguments (every one, by name) as the options they make, checked: NLU's parser
+    keywords refused, ``keep_stranger_features`` as ``keep_columns``, the output path a string."""
+    _refuse_parser(given["parser_output"], given["parser_config"])
+    kwargs = {k: v for k, v in given.items() if k in _OPTION_NAMES}
+    if given["keep_stranger_features"] is not None:
+        kwargs["keep_columns"] = bool(given["keep_stranger_features"])
+    if kwargs["output_path"] is not None:
+        kwargs["output_path"] = os.fspath(kwargs["output_path"])
+    return PredictOptions(**kwargs)
 
 
 def _streamed_only(options: dict[str, Any], call: str) -> str | None:

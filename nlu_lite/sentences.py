@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 import numpy as np
 
 from nlu_lite.errors import InvalidOptionError
+from nlu_lite.options import is_int
 
 Splitter = Callable[[str], Sequence[str | tuple[int, int]]]
 
@@ -204,11 +205,6 @@ def _split_array(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return np.repeat(np.arange(n), counts), begin, end
 
 
-def _is_offset(value: object) -> bool:
-    """A character offset: an int (numpy's too), not a float or a string of digits."""
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-
-
 def run_splitter(splitter: Splitter | None, text: str) -> list[tuple[int, int]]:
     """Spans from the default splitter or a user's callable (strings are located in order)."""
     if splitter is None:
@@ -235,7 +231,7 @@ def run_splitter(splitter: Splitter | None, text: str) -> list[tuple[int, int]]:
                 )
             spans.append((found, found + len(item)))
             pos = found + len(item)
-        elif isinstance(item, tuple) and len(item) == 2 and all(_is_offset(v) for v in item):
+        elif isinstance(item, tuple) and len(item) == 2 and all(is_int(v) for v in item):
             b, e = int(item[0]), int(item[1])
             if not 0 <= b <= e <= len(text) or b < pos:
                 raise InvalidOptionError(
