@@ -3,31 +3,38 @@
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 from nlu_lite.errors import InvalidOptionError
 
 
-def pick_device(device: str) -> str:
+def pick_device(device: Any) -> str:
+    """The device name a pipeline runs on, checked: a name ('cpu', 'cuda', 'cuda:N', 'mps',
+    'auto') or a torch.device, of a kind torch sees here."""
     import torch
 
     if device == "auto":
-        if torch.cuda.is_available():
-            return "cuda"
-        mps = getattr(torch.backends, "mps", None)
-        return "mps" if mps is not None and mps.is_available() else "cpu"
-    kinds = "'cpu', 'cuda', 'cuda:N', 'mps' or 'auto'"
+        return "cuda" if torch.cuda.is_available() else ("mps" if _mps_available(torch) else "cpu")
+    if isinstance(device, torch.device):
+        device = str(device)
+    if not isinstance(device, str):  # 0 is no device name (it would read as "none given": the CPU)
+        raise InvalidOptionError("device", device, "a device name: 'cpu', 'cuda', 'cuda:N', 'mps' or 'auto'")
     try:
-        kind = torch.device(device).type if isinstance(device, str) else None
+        kind = torch.device(device).type
     except (RuntimeError, TypeError):
         kind = None
     if kind not in ("cpu", "cuda", "mps"):  # not a device name, or one nlu_lite runs nothing on (meta, xpu, …)
-        raise InvalidOptionError("device", device, kinds)
+        raise InvalidOptionError("device", device, "'cpu', 'cuda', 'cuda:N', 'mps' or 'auto'")
     if kind == "cuda" and not torch.cuda.is_available():
         raise InvalidOptionError("device", device, "'cpu' or 'auto': torch sees no CUDA GPU here")
-    mps = getattr(torch.backends, "mps", None)
-    if kind == "mps" and not (mps is not None and mps.is_available()):
+    if kind == "mps" and not _mps_available(torch):
         raise InvalidOptionError("device", device, "'cpu' or 'auto': torch sees no Apple GPU (MPS) here")
     return device
+
+
+def _mps_available(torch: Any) -> bool:
+    mps = getattr(torch.backends, "mps", None)
+    return mps is not None and bool(mps.is_available())
 
 
 ENGINES = ("auto", "torch")

@@ -13,7 +13,7 @@ import os
 import re
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from nlu_lite.components import file_max_length, quiet_transformers
 from nlu_lite.errors import InvalidOptionError, ModelLoadError, ModelUnavailableError, UnknownSpellingError
@@ -110,19 +110,15 @@ def load(
     return pipe
 
 
-def _device(device: str | None, gpu: bool, apple_silicon: bool) -> str:
+def _device(device: Any, gpu: bool, apple_silicon: bool) -> Any:
     if gpu and apple_silicon:
         raise InvalidOptionError("gpu", gpu, "either gpu=True (CUDA) or apple_silicon=True (MPS), not both")
     wanted = "cuda" if gpu else ("mps" if apple_silicon else None)
     if wanted and device not in (None, wanted):
         raise InvalidOptionError("device", device, f"{wanted!r} or None with {'gpu' if gpu else 'apple_silicon'}=True")
-    if device is not None and not isinstance(device, str):  # 0 would read as "no device", i.e. the CPU
-        import torch
-
-        if not isinstance(device, torch.device):
-            raise InvalidOptionError("device", device, "a device name: 'cpu', 'cuda', 'cuda:N', 'mps' or 'auto'")
-        device = str(device)
-    return device or wanted or "cpu"
+    if device is None or device == "":
+        return wanted or "cpu"
+    return device  # checked where every pipeline is built (devices.pick_device)
 
 
 def _log_to_stderr() -> None:
