@@ -141,10 +141,10 @@ def _load_from(
 
         from nlu_lite.pooling import L2Normalize
 
-        layers = [
-            torch.nn.Sequential(L2Normalize(), dense) if spec.normalize_input else dense
-            for spec, dense in ((spec, load_dense(folder, spec, device)) for spec in files.dense)
-        ]
+        layers = []
+        for spec in files.dense:
+            dense = load_dense(folder, spec, device)
+            layers.append(torch.nn.Sequential(L2Normalize(), dense) if spec.normalize_input else dense)
         head = layers[0] if len(layers) == 1 else torch.nn.Sequential(*layers)
     model.eval()
     if device != "cpu":

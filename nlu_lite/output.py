@@ -23,7 +23,7 @@ import json
 import os
 import tempfile
 import warnings
-from collections.abc import Hashable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -245,10 +245,15 @@ def prepare_for_files(df: pd.DataFrame) -> pd.DataFrame:
 def file_table(df: pd.DataFrame) -> Any:
     """``df`` as the Arrow table a file holds (see :func:`to_arrow`), text that is not valid
     Unicode mended as :func:`valid_text` says."""
+    return _with_valid_text(lambda frame: to_arrow(prepare_for_files(frame)), df)
+
+
+def _with_valid_text(write: Callable[[pd.DataFrame], Any], df: pd.DataFrame) -> Any:
+    """``write(df)``; where UTF-8 cannot hold its text (lone surrogates), ``write`` of the mended copy."""
     try:
-        return to_arrow(prepare_for_files(df))
+        return write(df)
     except UnicodeEncodeError:
-        return to_arrow(prepare_for_files(valid_text(df)))
+        return write(valid_text(df))
 
 
 def valid_text(df: pd.DataFrame) -> pd.DataFrame:
@@ -460,10 +465,7 @@ def write_frame(df: pd.DataFrame, path: str | Path) -> Path:
         with ParquetStream(out) as stream:
             stream.write(df)
         return out
-    try:
-        _write_text_file(df, out, suffix)
-    except UnicodeEncodeError:
-        _write_text_file(valid_text(df), out, suffix)
+    _with_valid_text(lambda frame: _write_text_file(frame, out, suffix), df)
     return out
 
 

@@ -428,6 +428,11 @@ def builtin_dir() -> Path:
     raise RegistryError(here, None, "the built-in registry folder is missing; reinstall nlu_lite")
 
 
+def yaml_files(folder: Path) -> list[Path]:
+    """A registry folder's files, in the order they are read."""
+    return sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml"))
+
+
 class Registry:
     """All entries of a set of registry folders, indexed by lower-cased spelling and alias."""
 
@@ -443,7 +448,7 @@ class Registry:
         for folder in self.folders:
             if not folder.is_dir():
                 raise RegistryError(folder, None, "registry folder does not exist")
-            for file in sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml")):
+            for file in yaml_files(folder):
                 entries, notes, names = parse_file_tables(file)
                 self.no_equivalent.update(notes)
                 for name in names:
@@ -593,7 +598,7 @@ def _stamp(folders: tuple[Path, ...]) -> tuple[tuple[str, int, int], ...]:
     removed makes a new registry (a notebook's edit-and-rerun), an unchanged one is reused."""
     out = []
     for folder in folders:
-        for file in sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml")):
+        for file in yaml_files(folder):
             with contextlib.suppress(OSError):
                 st = file.stat()
                 out.append((str(file), st.st_mtime_ns, st.st_size))
