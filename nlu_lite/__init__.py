@@ -12,14 +12,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from nlu_lite._version import __version__, version
-from nlu_lite.catalogue import (
-    get_components,
-    info,
-    models,
-    print_all_languages,
-    print_all_model_kinds_for_action,
-    print_components,
-)
 from nlu_lite.errors import (
     InvalidInputError,
     InvalidOptionError,
@@ -33,8 +25,16 @@ from nlu_lite.errors import (
     UnknownSpellingError,
 )
 from nlu_lite.factory import DEFAULT_SPELLING, download, load
-from nlu_lite.locking import lock
-from nlu_lite.registry import add_registry, resolve
+from nlu_lite.hub.listing import (
+    get_components,
+    info,
+    models,
+    print_all_languages,
+    print_all_model_kinds_for_action,
+    print_components,
+)
+from nlu_lite.hub.lockfile import lock
+from nlu_lite.hub.registry import add_registry, resolve
 
 if TYPE_CHECKING:
     from nlu_lite.pipeline import Pipeline
@@ -73,7 +73,7 @@ def __getattr__(name: str) -> Any:
         from nlu_lite.pipeline import Pipeline
 
         return Pipeline
-    from nlu_lite.conventions import NLU_ONLY_FUNCTIONS
+    from nlu_lite.nlu.layout import NLU_ONLY_FUNCTIONS
 
     if name in NLU_ONLY_FUNCTIONS:  # NLU user code: say what to use instead
         raise NotInNluLiteError(f"nlu.{name}", NLU_ONLY_FUNCTIONS[name])

@@ -34,7 +34,7 @@ def read_lines(stream: BinaryIO, source: str) -> Iterator[str]:
     ``\r\n``) only, so a form feed, U+2028 or U+0085 inside a line stays in it and line k is row
     k.  Read lazily, a line at a time.  A byte-order mark at the start (Notepad, Excel's "CSV UTF-8")
     is not text: it is dropped, as ``utf-8-sig`` drops it, so line 1's offsets are the editor's."""
-    from nlu_lite.inputs import strip_line_end  # (pandas: not at the command line's start)
+    from nlu_lite.frames.inputs import strip_line_end  # (pandas: not at the command line's start)
 
     for number, raw in enumerate(stream, start=1):  # a binary stream splits at b"\n" only
         if number == 1:
@@ -78,7 +78,7 @@ def _texts(args: argparse.Namespace) -> Iterator[Iterable[str]]:
 
 def _readable(df: pd.DataFrame, shown: int = 4) -> str:
     """The DataFrame as text, each vector cut to its first values and its length."""
-    from nlu_lite.output import vector_columns
+    from nlu_lite.frames.output import vector_columns
 
     view = df.copy()
     for name in vector_columns(view):
@@ -93,7 +93,7 @@ def _predict(args: argparse.Namespace) -> int:
 
     options = {"output_level": args.level, "positions": args.positions}
     if args.out:  # a wrong path fails before the model loads and the texts run
-        from nlu_lite.output import check_frame_target
+        from nlu_lite.frames.output import check_frame_target
 
         check_frame_target(args.out, "--out")
     with _texts(args) as texts:
@@ -108,7 +108,7 @@ def _predict(args: argparse.Namespace) -> int:
     pipe = nlu_lite.load(args.model, device=args.device)
     df = pipe.predict(texts, progress=False, **options)
     if args.out:
-        from nlu_lite.output import write_frame
+        from nlu_lite.frames.output import write_frame
 
         write_frame(df, args.out)
         print(f"wrote {len(df)} rows to {args.out}", file=sys.stderr)
@@ -147,7 +147,7 @@ def _download(args: argparse.Namespace) -> int:
 
 def _lock(args: argparse.Namespace) -> int:
     import nlu_lite
-    from nlu_lite.locking import read_lock
+    from nlu_lite.hub.lockfile import read_lock
 
     file = nlu_lite.lock(args.file, update=args.update)
     models = read_lock(file)

@@ -15,14 +15,14 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nlu_lite.components import file_max_length, quiet_transformers
 from nlu_lite.errors import InvalidOptionError, ModelLoadError, ModelUnavailableError, UnknownSpellingError
-from nlu_lite.hub import cached_snapshot, fetch
-from nlu_lite.hub import download as download_entry
-from nlu_lite.locking import with_lock
-from nlu_lite.model_files import read_folder
-from nlu_lite.registry import Entry, Source, is_commit, resolve
-from nlu_lite.saving import MANIFEST, read_manifest
+from nlu_lite.hub.folder import read_folder
+from nlu_lite.hub.loading import file_max_length, quiet_transformers
+from nlu_lite.hub.lockfile import with_lock
+from nlu_lite.hub.registry import Entry, Source, is_commit, resolve
+from nlu_lite.hub.saving import MANIFEST, read_manifest
+from nlu_lite.hub.sources import download as download_entry
+from nlu_lite.hub.sources import locate
 
 if TYPE_CHECKING:
     from nlu_lite.pipeline import Pipeline
@@ -90,7 +90,7 @@ def load(
     (GPUs): matrix products run in that precision, vectors come back as float32.
     ``engine``: 'auto' (default, or ``$NLU_LITE_ENGINE``): on an x86-64 CPU, post-norm encoders
     (BERT and kin, MPNet, DistilBERT) run on the fused oneDNN engine (weights pre-packed once at
-    load, same numbers to ~1e-6; ``nlu_lite.fused``) and everything else on the transformers
+    load, same numbers to ~1e-6; ``nlu_lite.engine.fused_cpu``) and everything else on the transformers
     forward; 'torch': always the transformers forward.
     ``pipe.components`` and ``df.attrs['engines']`` say which each model got.
     """
@@ -228,8 +228,7 @@ def hf_entry(spec: str) -> Entry:
             UserWarning,
             stacklevel=3,
         )
-    folder = cached_snapshot(repo, revision or "main")
-    if folder is None:
-        folder = fetch(repo, revision or "main")
+    folder = locate(Source(hf=repo, revision=revision), allow_download=True).folder  # the cache, else the hub
+    assert folder is not None  # a hub source is found or downloaded, or an error says why not
     sha = folder.name
     return adhoc_entry(folder, _sanitize(repo.replace("/", ".")), Source(hf=repo, revision=sha))

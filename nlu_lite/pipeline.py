@@ -1,55 +1,41 @@
 """Pipeline: texts in, a pandas DataFrame of aligned tokens, sentences or documents and vectors out.
 
 ``predict`` = preprocess (read inputs, split sentences, tokenize, plan windows) → forward
-(:mod:`nlu_lite.encoder`: length-sorted, token-budget batches under ``torch.inference_mode``) →
+(:mod:`nlu_lite.engine.encoder`: length-sorted, token-budget batches under ``torch.inference_mode``) →
 postprocess (scatter vectors to words or pool them, vectorised; one DataFrame at the end).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import functools
-import inspect
+import contextlib
 import logging
 import os
 import platform
 import warnings
-from collections.abc import Hashable, Iterator, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nlu_lite import scale
-from nlu_lite.batching import PooledMemory, pooled_memory
-from nlu_lite.components import Components, load_components
-from nlu_lite.conventions import (
-    NLU_ONLY_ATTRIBUTES,
-    nlu5_frame,
-    nlu5_parts,
-    object_cells,
-    resolve_convention,
-    token_matrices,
-    vector_names,
-)
-from nlu_lite.devices import pick_device, pick_dtype, pick_engine
-from nlu_lite.encoder import Encoder
+from nlu_lite.clusters import distributed as scale
+from nlu_lite.engine.batches import PooledMemory, pooled_memory
+from nlu_lite.engine.devices import compute_dtype, pick_device, pick_dtype, pick_engine
+from nlu_lite.engine.encoder import Encoder
 from nlu_lite.errors import InvalidOptionError, NotInNluLiteError
-from nlu_lite.inputs import Inputs, check_index_column, chunks, is_dask, is_spark, read_inputs, row_count
-from nlu_lite.levels import LEVELS, build_level, check_sentence_head, plan_units
-from nlu_lite.options import (
-    DEFAULT_BATCH_SIZE,
-    OUTPUT_LEVELS,
-    EmbeddingFormat,
-    Errors,
-    LayerCombine,
-    PredictOptions,
-    describe_options,
-)
-from nlu_lite.output import assemble
-from nlu_lite.registry import Entry
-from nlu_lite.sentences import Splitter
+from nlu_lite.frames.inputs import Inputs, check_index_column, chunks, is_dask, is_spark, read_inputs, row_count
+from nlu_lite.frames.output import FrameParts
+from nlu_lite.hub.loading import Components, load_components
+from nlu_lite.hub.registry import Entry
+from nlu_lite.nlu.layout import NLU_ONLY_ATTRIBUTES
+from nlu_lite.options import OUTPUT_LEVELS, PredictOptions, describe_options, options_doc
+from nlu_lite.tasks.base import TASKS, task_for
+from nlu_lite.tasks.levels import Level, plan_level
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from nlu_lite.options import NluLiteOptions, StreamOptions
 
 logger = logging.getLogger("nlu_lite")
 
@@ -69,11 +55,9 @@ class Pipeline:
             raise InvalidOptionError("components", components, "at least one loaded component")
         self.device = torch.device(device)
         self.dtype = dtype
-        precisions = {"float32": None, "bfloat16": torch.bfloat16, "float16": torch.float16}
-        if dtype not in precisions:
-            raise InvalidOptionError("dtype", dtype, tuple(precisions))
-        compute = precisions[dtype]
+        compute = compute_dtype(dtype)
         self.engine = pick_engine(engine)
+        self.task = task_for([c.entry.task for c in components])  # what the models are for (tasks.base)
         self.encoders = [Encoder(c, self.device, compute, self.engine) for c in components]
         self.recipe = scale.recipe_key(tuple(c.entry for c in components), str(device), dtype, self.engine)
         scale.remember(self)
@@ -143,7 +127,7 @@ class Pipeline:
         """Write the pipeline to a folder that ``nlu_lite.load(path=...)`` reads back with no
         network: each model's weights and tokenizer, its sentence-transformers modules, and a
         manifest (``nlu_lite.json``, plain data) with every setting, so the vectors are the same."""
-        from nlu_lite.saving import save_pipeline
+        from nlu_lite.hub.saving import save_pipeline
 
         return save_pipeline(self, path)
 
@@ -194,177 +178,117 @@ class Pipeline:
         parser_output: bool = False,
         parser_config: Any = None,
         partition: int | None = None,
-        *,
-        pooling: str | None = None,
-        word_pooling: str | None = None,
-        layers: int | Sequence[int] = -1,
-        layer_combine: LayerCombine = "mean",
-        sentence_splitter: Splitter | None = None,
-        prompt: str | None = None,
-        embedding_format: EmbeddingFormat = "array",
-        text_column: Hashable | None = None,
-        keep_columns: bool = True,
-        errors: Errors = "raise",
-        token_budget: int | None = None,
-        batch_size: int = DEFAULT_BATCH_SIZE,
-        overlap: float = 0.25,
-        progress: bool | None = None,
-        index_column: str | None = None,
-        convention: str | None = None,
-        tokenizer: str | None = None,
+        **options: Unpack[NluLiteOptions],
     ) -> Any:
         """Embed ``data`` (string, list/tuple/array of strings, Series, DataFrame, dask or Spark
         DataFrame) into a DataFrame at ``output_level`` (token, sub_token, sentence, document; the
         model's own when None or ''), each row keeping its input's index label, nothing truncated.
 
-        Positional keywords are NLU's, in NLU's order and meaning (``output_path`` writes the result
-        too, ``keep_stranger_features`` keeps other columns, ``drop_irrelevant_cols=False`` adds the
-        input as ``document``, ``get_embeddings=False`` drops vectors, ``return_spark_df`` gives a
-        Spark DataFrame, ``partition`` repartitions Spark/dask input; ``multithread`` has no effect,
-        ``parser_*`` are refused).  The keyword-only rest is nlu_lite's; ``print_info()`` lists all;
-        ``convention='nlu5'`` gives NLU 5's layout and Spark NLP's tokens (docs/migration.md).
+        The positional parameters are NLU's, in NLU's order and meaning (``output_path`` writes the
+        result too, ``keep_stranger_features`` keeps other columns, ``drop_irrelevant_cols=False``
+        adds the input as ``document``, ``get_embeddings=False`` drops vectors,
+        ``return_spark_df`` gives a Spark DataFrame, ``partition`` repartitions Spark/dask input;
+        ``multithread`` has no effect, ``parser_*`` are refused).  The keyword-only rest is
+        nlu_lite's; ``convention='nlu5'`` gives NLU 5's layout and Spark NLP's tokens
+        (docs/migration.md).  Every option:
         """
-        options = predict_options(locals())  # the arguments, as given: nothing else is bound yet
-        check_index_column(data, index_column)
+        checked = PredictOptions.create(
+            output_level=output_level,
+            output_path=output_path,
+            positions=positions,
+            keep_stranger_features=keep_stranger_features,
+            metadata=metadata,
+            multithread=multithread,
+            drop_irrelevant_cols=drop_irrelevant_cols,
+            return_spark_df=return_spark_df,
+            get_embeddings=get_embeddings,
+            parser_output=parser_output,
+            parser_config=parser_config,
+            partition=partition,
+            **options,
+        )
+        check_index_column(data, checked.index_column)
         if is_dask(data) or is_spark(data):
-            return scale.predict_distributed(self, data, options, index_column)
-        _check_output_path(options)
-        return finish(self._predict(data, options), options)
+            return scale.predict_distributed(self, data, checked, checked.index_column)
+        _check_output_path(checked)
+        return finish(self._compute(data, checked, self._check(checked)), checked)
 
-    def _check(self, level: str, options: PredictOptions) -> None:
-        """The checks that need the models: prompt names, layer ranges, sentence heads."""
-        known_prompts = {"query", "passage"}.union(*(e.entry.prompt_table() for e in self.encoders))
-        if options.prompt is not None and options.prompt not in known_prompts:
-            raise InvalidOptionError("prompt", options.prompt, (None, *sorted(known_prompts)))
-        if options.prompt is not None and not LEVELS[level].pooled:
-            raise InvalidOptionError(
-                "prompt", options.prompt, "None at token levels (prompts are for sentence/document vectors)"
-            )
-        for enc in self.encoders:
-            enc.layer_indices(options.layers)  # validate before any work
-        if LEVELS[level].pooled and options.pooling is None:
-            check_sentence_head(self.encoders, options.prompt)
-
-    def _predict(self, data: Any, options: PredictOptions) -> Any:
+    def _check(self, options: PredictOptions) -> str:
+        """The output level in force, once the task has checked the options against the models."""
         level = options.level_for(self.encoders[0].entry.output_level)
-        self._check(level, options)
+        if level not in self.task.levels:
+            raise InvalidOptionError("output_level", level, self.task.levels)
+        self.task.check(level, self.encoders, options)
+        return level
+
+    def _compute(self, data: Any, options: PredictOptions, level: str) -> Any:
+        """One predict() of checked options, in one direction: inputs → the level's rows and
+        columns (the task: plan, tokenize every model once, forward, rows) → the frame."""
         inputs = read_inputs(
             data, text_column=options.text_column, errors=options.errors, keep_columns=options.keep_columns
         )
-        texts = inputs.texts
-        # NLU 5's document level of word models is their token vectors, unpooled (see _nlu5): no
-        # pooled forward for a pipeline of word models only
+        # NLU 5's document level of word models is their token vectors, unpooled (the task's
+        # frame): no pooled forward for a pipeline of word models only
         word_only = all(e.entry.task == "embed" for e in self.encoders)
         skip = options.convention == "nlu5" and level == "document" and word_only
         # get_embeddings=False: the rows without running a model (NLU leaves the vectors out too)
-        done = self._level(level, texts, options, self.encoders if options.get_embeddings and not skip else [])
-        rows, extra = done.rows, done.extra
+        done = self._run_level(level, inputs.texts, options, options.get_embeddings and not skip)
+        rows = done.rows
         if not options.drop_irrelevant_cols and level != "document":  # NLU keeps the input text too
-            extra["document"] = np.asarray(texts, dtype=object)[rows.input]
-        parts: dict[str, Any] = {
-            "level": level,
-            "texts": done.text,
-            "index": inputs.index.take(rows.input),
-            "begin": rows.begin,
-            "end": rows.end,
-            "positions": options.positions,
-            "extra": extra,
-            "meta": done.meta,
-            "vectors": done.vectors,
-            "carried": inputs.carried.iloc[rows.input] if inputs.carried is not None else None,
-            "embedding_format": options.embedding_format,
-            "attrs": self._provenance(level, options, inputs),
-        }
-        if options.convention == "nlu5":
-            return self._nlu5(parts, inputs, done, options)
-        return assemble(**parts)
+            done.extra["document"] = np.asarray(inputs.texts, dtype=object)[rows.input]
+        parts = FrameParts(
+            level=level,
+            texts=done.text,
+            index=inputs.index.take(rows.input),
+            begin=rows.begin,
+            end=rows.end,
+            positions=options.positions,
+            extra=done.extra,
+            meta=done.meta,
+            vectors=done.vectors,
+            carried=inputs.carried.iloc[rows.input] if inputs.carried is not None else None,
+            embedding_format=options.embedding_format,
+            attrs=self._provenance(level, options, inputs),
+        )
+        return self.task.frame(parts, done, _FrameContext(self, inputs, options))
 
-    def _level(
-        self, level: str, texts: list[str], options: PredictOptions, encoders: list[Encoder] | None = None
-    ) -> Any:
-        """The rows at ``level`` and the vectors of ``encoders`` (all models when None), with the
-        metadata counts asked for (of the first model's pieces)."""
-        first = self.encoders[0]
-        planned = plan_units(level, texts, options.sentence_splitter)
-        units = planned[0]
-        # prompts (asked for, or the model's default from its files) apply to pooled levels only
-        prefix = first.prefix_for(options.prompt) if LEVELS[level].pooled else ""
-        pieces0 = first.tokenize(units.texts, prefix, spans=not LEVELS[level].pooled)
-        ran = self.encoders if encoders is None else encoders
-        tick = self._progress_bar(options.progress, len(pieces0.ids) if ran else 0)
-        try:
-            done = build_level(level, ran, texts, planned, pieces0, options, tick)
-        finally:
-            if tick is not None:
-                tick.close()
-        if options.metadata:
-            rows = done.rows
-            per_input = functools.partial(np.bincount, units.input, minlength=len(texts))
-            done.meta["input_pieces"] = per_input(weights=np.diff(pieces0.unit_start)).astype(np.int64)[rows.input]
-            windows = np.bincount(first.windows(pieces0, options.overlap).unit, minlength=len(units.texts))
-            done.meta["input_windows"] = per_input(weights=windows).astype(np.int64)[rows.input]
-        return done
+    def _run_level(self, level: str, texts: list[str], options: PredictOptions, compute: bool = True) -> Level:
+        """The task's rows and columns at ``level`` (``compute=False``: the rows alone)."""
+        return self.task.run(plan_level(level, texts, options), self.encoders, compute, self._progress_for(options))
 
-    def _nlu5(self, parts: dict[str, Any], inputs: Inputs, done: Any, options: PredictOptions) -> Any:
-        """The result in NLU 5's layout (see nlu_lite.conventions)."""
-        refs = self.nlu_ref.split()
-        if len(refs) != len(self.encoders):
-            refs = [e.entry.spelling for e in self.encoders]
-        tasks = [e.entry.task for e in self.encoders]
-        names = dict(zip([e.entry.column for e in self.encoders], vector_names(refs, tasks), strict=True))
-        if not options.get_embeddings:  # no vector columns, nor their positions (as NLU)
-            names = {}
-        level, rows = parts["level"], done.rows
-        matrices = {}
-        # NLU gives word models' token vectors, unpooled
-        if level == "document" and "embed" in tasks and options.get_embeddings:
-            tok = self._level("token", inputs.texts, replace(options, metadata=False))
-            has_text = np.zeros(tok.rows.n, dtype=bool)
-            has_text[tok.rows.of_item] = True  # the one empty row of an input without tokens is none
-            for enc, task in zip(self.encoders, tasks, strict=True):
-                if task == "embed":
-                    block, has = tok.vectors[enc.entry.column]
-                    per_input = token_matrices(tok.rows.input, has_text, block, has, len(inputs.texts))
-                    matrices[names[enc.entry.column]] = [per_input[i] for i in rows.input.tolist()]
-        row_text = np.asarray(inputs.texts, dtype=object)[rows.input] if inputs.carried is not None else None
-        spans = (rows.begin, rows.end) if options.positions else None
-        parts["vectors"], parts["extra"] = nlu5_parts(level, parts["vectors"], parts["extra"], names, spans, row_text)
-        for name, values in matrices.items():  # built with the rest, so a user's column of that name is kept
-            parts["extra"][name] = object_cells(values)
-        parts["positions"] = False
-        return nlu5_frame(assemble(**parts), list(names.values()))
-
-    def predict_iter(self, data: Any, chunk_rows: int = 10_000, **options: Any) -> Iterator[Any]:
+    def predict_iter(self, data: Any, chunk_rows: int = 10_000, **options: Unpack[StreamOptions]) -> Iterator[Any]:
         """predict() in chunks of ``chunk_rows`` input rows, yielding one DataFrame per chunk.
 
         ``data`` may be anything predict() takes, or any iterable of strings (a generator, an open
-        text file: one text per line, without its ``\n`` or ``\r\n``), so a corpus larger than
+        text file: one text per line, without its ``\\n`` or ``\\r\\n``), so a corpus larger than
         memory streams through; rows of a plain iterable are labelled by their running position.
-        Open a file with ``newline='\n'`` to end lines at ``\n`` only, as the command line does
-        (Python's default also ends them at a lone ``\r``).  A dask collection comes a partition at
+        Open a file with ``newline='\\n'`` to end lines at ``\\n`` only, as the command line does
+        (Python's default also ends them at a lone ``\\r``).  A dask collection comes a partition at
         a time, a Spark DataFrame streams to this process a partition at a time (its rows labelled
         by running position, or by ``index_column``).  Options are predict()'s, less
-        ``output_path`` and ``return_spark_df``, which would act on each chunk alone; options are
-        checked here, at the call, not when the first chunk is asked for.  At sentence and document
-        level the pooled vectors of earlier chunks are remembered (up to 64 MB of vectors, least
-        recently used first): a text that comes again in a later chunk is not run again.
+        ``output_path`` and ``return_spark_df``, which would act on each chunk alone; they are
+        checked once, here, at the call, not when the first chunk is asked for.  At sentence and
+        document level the pooled vectors of earlier chunks are remembered (up to 64 MB of vectors,
+        least recently used first): a text that comes again in a later chunk is not run again.
+        Every option:
         """
-        index_column = self._streamed(options, "predict_iter")
+        checked, level = self._streamed(options, "predict_iter")
         memory = PooledMemory()
-        return (self._remembering(memory, part, options) for part in chunks(data, chunk_rows, index_column))
+        parts = chunks(data, chunk_rows, checked.index_column)
+        return (self._remembering(memory, part, checked, level) for part in parts)
 
-    def _remembering(self, memory: PooledMemory, part: Any, options: dict[str, Any]) -> Any:
-        """predict() of one chunk of a streaming call, with the pooled vectors of the chunks before:
-        at sentence and document level a text an earlier chunk embedded is not run again (within
-        one predict, repeats are found anyway; see nlu_lite.batching.PooledMemory)."""
+    def _remembering(self, memory: PooledMemory, part: Any, options: PredictOptions, level: str) -> Any:
+        """One chunk of a streaming call, with the pooled vectors of the chunks before: at sentence
+        and document level a text an earlier chunk embedded is not run again (within one predict,
+        repeats are found anyway; see nlu_lite.engine.batches.PooledMemory)."""
         token = pooled_memory.set(memory)
         try:
-            return self.predict(part, **options)
+            return self._compute(part, options, level)
         finally:
             pooled_memory.reset(token)
 
     def predict_to_parquet(
-        self, data: Any, path: str | os.PathLike[str], chunk_rows: int = 10_000, **options: Any
+        self, data: Any, path: str | os.PathLike[str], chunk_rows: int = 10_000, **options: Unpack[StreamOptions]
     ) -> int:
         """Stream predict() into a parquet file chunk by chunk; returns the rows written.
 
@@ -373,41 +297,51 @@ class Pipeline:
         An interrupted run (an error, Ctrl-C, a full disk) keeps its finished chunks in a hidden
         folder beside ``path`` (``.NAME.chunks``) and leaves ``path`` as it was; the same call again
         continues from them, recomputing any chunk whose input, model or options changed.  The
-        file appears, whole, when every chunk is done (see nlu_lite.checkpoint).  ``data`` is what
-        predict_iter() takes: a dask or Spark DataFrame streams into the one file a partition at a
-        time.  As in predict_iter(), a text an earlier chunk embedded at sentence or document level
-        is not run again.
+        file appears, whole, when every chunk is done (see nlu_lite.frames.resumable).  ``data`` is
+        what predict_iter() takes: a dask or Spark DataFrame streams into the one file a partition
+        at a time.  As in predict_iter(), a text an earlier chunk embedded at sentence or document
+        level is not run again.  Options are predict_iter()'s (``embedding_format`` 'array' only).
+        Every option:
         """
-        from nlu_lite._version import __version__
-        from nlu_lite.checkpoint import ParquetChunks, callable_identity, fingerprint
+        from nlu_lite.frames.resumable import ParquetChunks, fingerprint
 
         if options.get("embedding_format", "array") != "array":
             raise InvalidOptionError("embedding_format", options["embedding_format"], "'array' for parquet output")
-        index_column = self._streamed(options, "predict_to_parquet")
-        kept = {k: v for k, v in sorted(options.items()) if k != "progress"}
-        if kept.get("sentence_splitter") is not None:  # by what it does, not where it lies in memory
+        checked, level = self._streamed(options, "predict_to_parquet")
+        job = self._job(options, checked, chunk_rows)
+        parts = chunks(data, chunk_rows, checked.index_column)
+        memory = PooledMemory()
+        with ParquetChunks(path, job) as out, _row_bar(checked.progress, data, chunk_rows, out.path) as bar:
+            for k, part in enumerate(parts):
+                key = fingerprint(part)
+                if not out.done(k, key):
+                    out.write(k, key, self._remembering(memory, part, checked, level))
+                bar.update(row_count(part) or 0)
+            if not out.parts:  # no input rows: a file of no rows, with the columns predict([]) has
+                out.write(0, "empty", self._compute([], checked, level))
+            if out.reused:
+                logger.info("%d of %d chunks of %s taken from an earlier run", out.reused, len(out.parts), out.path)
+            return out.finish()
+
+    def _job(self, given: Mapping[str, Any], checked: PredictOptions, chunk_rows: int) -> dict[str, Any]:
+        """What decides a parquet file's contents (a resumed run reuses a chunk only if its job is
+        the same): the version, the models, the precision, the chunking and the options given (the
+        convention in force filled in; a sentence splitter by what it does, not where it lies)."""
+        from nlu_lite._version import __version__
+        from nlu_lite.frames.resumable import callable_identity
+
+        kept = {k: v for k, v in sorted(given.items()) if k not in ("progress", "index_column")}
+        kept["convention"] = checked.convention
+        if kept.get("sentence_splitter") is not None:
             kept["sentence_splitter"] = callable_identity(kept["sentence_splitter"])
-        job = {
+        return {
             "nlu_lite": __version__,
             "models": self._identity(),
             "dtype": self.dtype,
             "chunk_rows": chunk_rows,
-            "options": kept,
-            "index_column": index_column,
+            "options": dict(sorted(kept.items())),
+            "index_column": checked.index_column,
         }
-        parts = chunks(data, chunk_rows, index_column)
-        memory = PooledMemory()
-        with ParquetChunks(path, job) as out, _row_bar(options.get("progress"), data, chunk_rows, out.path) as bar:
-            for k, part in enumerate(parts):
-                key = fingerprint(part)
-                if not out.done(k, key):
-                    out.write(k, key, self._remembering(memory, part, options))
-                bar.update(row_count(part) or 0)
-            if not out.parts:  # no input rows: a file of no rows, with the columns predict([]) has
-                out.write(0, "empty", self.predict([], **options))
-            if out.reused:
-                logger.info("%d of %d chunks of %s taken from an earlier run", out.reused, len(out.parts), out.path)
-            return out.finish()
 
     def _identity(self) -> list[dict[str, Any]]:
         """What decides each model's numbers: its name, source, revision and files (name, size,
@@ -427,17 +361,36 @@ class Pipeline:
             )
         return models
 
-    def _streamed(self, options: dict[str, Any], call: str) -> str | None:
-        """A chunked call's options checked at the call, every one as predict() checks it, the
-        convention in force fixed for all its chunks (and its parquet job).  Takes out and returns
-        ``index_column``."""
-        index_column = _streamed_only(options, call)
-        options["convention"] = resolve_convention(options.get("convention"))
-        bound = _PREDICT_SIGNATURE.bind(self, [], **options)  # an unknown keyword: TypeError, as predict()
-        bound.apply_defaults()
-        checked = predict_options(bound.arguments)
-        self._check(checked.level_for(self.encoders[0].entry.output_level), checked)
-        return index_column
+    def _streamed(self, given: StreamOptions, call: str) -> tuple[PredictOptions, str]:
+        """A chunked call's options, checked once at the call as predict() checks them (an unknown
+        keyword is a TypeError), the convention in force fixed for all its chunks; and the level.
+        ``output_path`` and ``return_spark_df`` would act on each chunk alone (each chunk
+        overwriting the file): refused."""
+        checked = PredictOptions.create(**given)
+        if checked.output_path is not None:
+            raise InvalidOptionError(
+                "output_path",
+                checked.output_path,
+                f"None in {call}: each chunk would overwrite it (write with predict_to_parquet)",
+            )
+        if checked.return_spark_df:
+            raise InvalidOptionError("return_spark_df", True, f"False in {call}, which gives pandas chunks")
+        return checked, self._check(checked)
+
+    def _progress_for(self, options: PredictOptions) -> Callable[[int], Any]:
+        """For a task: given the pieces of work, a context manager that yields a progress tick (a
+        bar when asked, True, or when the work looks longer than about two seconds, None) or None."""
+
+        @contextlib.contextmanager
+        def progress(pieces: int) -> Iterator[Callable[[int], Any] | None]:
+            bar = self._progress_bar(options.progress, pieces)
+            try:
+                yield bar
+            finally:
+                if bar is not None:
+                    bar.close()
+
+        return progress
 
     def _progress_bar(self, progress: bool | None, pieces: int) -> _Progress | None:
         """A bar when asked (True), or when the work looks longer than about two seconds (None)."""
@@ -449,7 +402,8 @@ class Pipeline:
 
     def estimate_seconds(self, pieces: int) -> float:
         """A rough forward time for ``pieces`` word pieces: about 24·H² FLOPs per layer and piece, at a
-        rate typical of the device (measured here: ~1.3e11 FLOP/s on two CPU cores in float32)."""
+        fixed rate per device kind (CPU or not), doubled below float32.  Rough on purpose: it only
+        decides whether a progress bar shows (measured rates: docs/speed.md)."""
         rate = 1.3e11 if self.device.type == "cpu" else 5e12
         if self.dtype != "float32":
             rate *= 2
@@ -486,56 +440,32 @@ class Pipeline:
         }
 
 
-_PREDICT_SIGNATURE = inspect.signature(Pipeline.predict)
-_OPTION_NAMES = frozenset(f.name for f in dataclasses.fields(PredictOptions))
+for _method in (Pipeline.predict, Pipeline.predict_iter, Pipeline.predict_to_parquet):
+    _method.__doc__ = (_method.__doc__ or "") + options_doc(indent=8)
 
 
-def predict_options(given: dict[str, Any]) -> PredictOptions:
-    """predict()'s arguments (every one, by name) as the options they make, checked: NLU's parser
-    keywords refused, ``keep_stranger_features`` as ``keep_columns``, the output path a string."""
-    _refuse_parser(given["parser_output"], given["parser_config"])
-    kwargs = {k: v for k, v in given.items() if k in _OPTION_NAMES}
-    if given["keep_stranger_features"] is not None:
-        kwargs["keep_columns"] = bool(given["keep_stranger_features"])
-    if kwargs["output_path"] is not None:
-        kwargs["output_path"] = os.fspath(kwargs["output_path"])
-    return PredictOptions(**kwargs)
+class _FrameContext:
+    """What a task's ``frame`` may ask of the pipeline (see tasks.base.FrameContext)."""
 
+    def __init__(self, pipe: Pipeline, inputs: Inputs, options: PredictOptions) -> None:
+        self.pipe = pipe
+        self.encoders = pipe.encoders
+        self.nlu_ref = pipe.nlu_ref
+        self.inputs = inputs
+        self.options = options
 
-def _streamed_only(options: dict[str, Any], call: str) -> str | None:
-    """The options of a chunked call (predict_iter, predict_to_parquet) checked: ``output_path`` and
-    ``return_spark_df`` would act on each chunk alone (each chunk overwriting the file), so they
-    are refused.  Takes out and returns ``index_column``, which chunks() applies to Spark input."""
-    if options.get("output_path") is not None:
-        raise InvalidOptionError(
-            "output_path",
-            options["output_path"],
-            f"None in {call}: each chunk would overwrite it (write with predict_to_parquet)",
-        )
-    if options.get("return_spark_df"):
-        raise InvalidOptionError(
-            "return_spark_df", options["return_spark_df"], f"False in {call}, which gives pandas chunks"
-        )
-    return options.pop("index_column", None)
+    def run_level(self, level: str, options: PredictOptions) -> Level:
+        return self.pipe._run_level(level, self.inputs.texts, options)
 
 
 def _check_output_path(options: PredictOptions) -> None:
     """``output_path`` checked before the run: a typo fails now, not after every text was embedded."""
     if options.output_path is not None:
-        from nlu_lite.output import check_frame_target
+        from nlu_lite.frames.output import check_frame_target
 
         check_frame_target(options.output_path)
         if options.embedding_format == "numpy":  # the vectors would be in the matrix only, not in the file
             raise InvalidOptionError("embedding_format", "numpy", "'array' or 'expand' with output_path")
-
-
-def _refuse_parser(parser_output: bool, parser_config: Any) -> None:
-    if parser_output or parser_config:
-        raise InvalidOptionError(
-            "parser_output",
-            parser_output or parser_config,
-            "False: NLU's parser output is for dependency parsers; embeddings have none (not applicable to embeddings)",
-        )
 
 
 def finish(result: Any, options: PredictOptions) -> Any:
@@ -543,7 +473,7 @@ def finish(result: Any, options: PredictOptions) -> Any:
     made (``return_spark_df``)."""
     frame = result[0] if isinstance(result, tuple) else result
     if options.output_path is not None:
-        from nlu_lite.output import write_frame
+        from nlu_lite.frames.output import write_frame
 
         write_frame(frame, options.output_path)
     if options.return_spark_df:
@@ -558,7 +488,8 @@ def build(
     ``nlu_lite.load`` and workers that unpickle a pipeline both come through here."""
     dev = pick_device(device)
     precision = pick_dtype(dtype, dev)
-    components = [load_components(e, device=dev) for e in _once(entries)]
+    # each model with the head its task loads (tasks.base.TASKS)
+    components = [load_components(e, device=dev, head=TASKS[e.task].head) for e in _once(entries)]
     return Pipeline(components, device=dev, dtype=precision, engine=engine)
 
 

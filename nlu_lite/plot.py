@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nlu_lite.errors import InvalidOptionError
+from nlu_lite.frames.output import vector_columns
+from nlu_lite.frames.vectors import EmbeddingArray
 from nlu_lite.options import OUTPUT_LEVELS
-from nlu_lite.output import vector_columns
-from nlu_lite.vectors import EmbeddingArray
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -60,7 +60,7 @@ def snapshot(repo: str, revision: str) -> Path:
 
 
 def registry_revision(spelling: str) -> tuple[str, str]:
-    from nlu_lite.registry import resolve
+    from nlu_lite.hub.registry import resolve
 
     src = resolve(spelling).source
     assert src.hf and src.revision

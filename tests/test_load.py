@@ -145,13 +145,13 @@ def test_load_each_model_once_and_columns_apart(tmp_path):
     """A model named twice (a spelling and its alias) is loaded once, with a warning; two models
     whose output columns would be one are refused before anything loads, in a registry too."""
     from nlu_lite.errors import RegistryError
+    from nlu_lite.hub.registry import Registry, resolve
     from nlu_lite.pipeline import build
-    from nlu_lite.registry import Registry
 
     with pytest.warns(UserWarning, match="named more than once"):
         pipe = nlu_lite.load("minilm en.embed.all_minilm_l6_v2")
     assert len(pipe.encoders) == 1
-    entry = nlu_lite.registry.resolve("minilm")
+    entry = resolve("minilm")  # not nlu_lite.hub.registry: nlu_lite.models is the catalogue function
     twin = dataclasses.replace(entry, spelling="en.embed.all.minilm_l6_v2", aliases=())
     assert twin.column == entry.column
     with pytest.raises(InvalidOptionError, match="distinct output columns"):

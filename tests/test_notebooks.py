@@ -1,5 +1,5 @@
 """The notebooks run from a clean kernel, offline, as users will run them (and refresh the figures
-the README shows)."""
+the user guide shows)."""
 
 from __future__ import annotations
 

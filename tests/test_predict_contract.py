@@ -330,7 +330,7 @@ def test_predict_20000_word_document(tiny, ref):
     # the window that owns a word is centred on it: rebuild that window by hand, far inside the text
     enc = tiny.encoders[0]
     pieces = enc.tokenize([text])
-    from nlu_lite.batching import plan_windows
+    from nlu_lite.engine.pieces import plan_windows
 
     windows = plan_windows(pieces, enc.capacity)
     word_starts = set(pieces.word_start.tolist())
@@ -410,7 +410,7 @@ def test_predict_provenance_attrs(tiny):
 
 def test_predict_window_owner_is_most_central():
     """Each piece is owned by the window where it is furthest from an edge (checked exhaustively)."""
-    from nlu_lite.batching import Pieces, plan_windows
+    from nlu_lite.engine.pieces import Pieces, plan_windows
 
     for n, cap in ((1, 5), (5, 5), (6, 5), (37, 8), (100, 14), (1000, 510)):
         starts = np.array([0, n])

@@ -38,7 +38,7 @@ REGISTRY = ROOT / "registry"
 OUT = REGISTRY / "nlu_namespace.yaml"
 sys.path.insert(0, str(ROOT))
 
-from nlu_lite.registry import parse_file_tables  # noqa: E402
+from nlu_lite.hub.registry import parse_file_tables  # noqa: E402
 
 # What NLU's annotator does, in registry terms (Spark NLP 5.x source; see docs/migration.md).
 TOKEN = {"output_level": "token", "word_pooling": "first"}

@@ -41,7 +41,7 @@ def nlu_names(spellbook: Path = SPELLBOOK) -> dict[str, str]:
 def classify(names: dict[str, str]) -> dict[str, tuple[str, str]]:
     """name -> (kind, detail)."""
     from nlu_lite.errors import NoEquivalentError
-    from nlu_lite.registry import get_registry
+    from nlu_lite.hub.registry import get_registry
 
     sys.path.insert(0, str(HERE))
     try:
