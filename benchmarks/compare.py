@@ -54,6 +54,7 @@ for name in ("en.embed.bert.small_L2_256", "en.embed.all_minilm_l6_v2"):
         pipe.predict("I love NLP", progress=False)
         lat.append(time.perf_counter() - t0)
     out[f"{{name}} single sentence, ms"] = statistics.median(lat) * 1000
+out["_file"] = nlu_lite.__file__
 print(json.dumps(out))
 """
 
@@ -104,10 +105,18 @@ def run(tree: Path, hf_home: Path, n: int, code: str | None = None) -> dict[str,
     env = {**os.environ, "HF_HOME": str(hf_home), "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(tree)}
     env.pop("NLU_LITE_REGISTRY", None)
     code = code or WORKLOAD.format(bench=str(HERE), n=n)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
+    # run outside both trees: `python -c` puts the working directory first on sys.path, so from a
+    # checkout's root every process would import that checkout's nlu_lite, whatever PYTHONPATH says
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False, cwd=hf_home
+    )
     if out.returncode != 0:
         raise SystemExit(f"{tree}: {out.stderr[-2000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    loaded = result.pop("_file", None)
+    if loaded is not None and not Path(loaded).resolve().is_relative_to(tree.resolve()):
+        raise SystemExit(f"the run for {tree} imported {loaded}: the comparison would be of one tree with itself")
+    return result
 
 
 def main() -> None:

@@ -24,7 +24,10 @@ def sentences(n: int = 2000, min_words: int = 4, max_words: int = 60) -> list[st
     """``n`` distinct sentences, in a fixed order: the manual's (about 2,500), then again with the
     round number appended (`` [2]``, `` [3]``, …), so that no text repeats (predict runs a repeated
     text once, which would flatter it against engines that run every row)."""
-    from nlu_lite.tasks.sentences import split_spans
+    try:
+        from nlu_lite.tasks.sentences import split_spans
+    except ModuleNotFoundError:  # a checkout from before the subpackages (benchmarks/compare.py)
+        from nlu_lite.sentences import split_spans  # type: ignore[import-not-found,no-redef]
 
     found: dict[str, None] = {}
     for para in _paragraphs():
