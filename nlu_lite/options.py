@@ -16,17 +16,18 @@ from typing import Any, Literal, TypedDict
 
 from nlu_lite.errors import InvalidOptionError
 
-Task = Literal["embed", "embed_sentence"]
-OutputLevel = Literal["token", "sub_token", "sentence", "document"]
+Task = Literal["embed", "embed_sentence", "classify", "sentiment", "ner", "pos"]
+OutputLevel = Literal["token", "sub_token", "sentence", "document", "chunk"]
 SentencePooling = Literal["mean", "cls", "pooler", "max", "mean_sqrt_len_tokens", "weightedmean", "lasttoken"]
 WordPooling = Literal["first", "mean", "last"]
 LayerCombine = Literal["mean", "sum", "concat"]
 EmbeddingFormat = Literal["array", "expand", "numpy"]
 Errors = Literal["raise", "coerce"]
 
-TASKS: tuple[str, ...] = ("embed", "embed_sentence")
+# the registry task values (nlu_lite.tasks.base.TASKS: the task that serves each)
+TASKS: tuple[str, ...] = ("embed", "embed_sentence", "classify", "sentiment", "ner", "pos")
 # the output levels; each is built by nlu_lite.tasks.embeddings (LEVELS there has one row per name here)
-OUTPUT_LEVELS: tuple[str, ...] = ("token", "sub_token", "sentence", "document")
+OUTPUT_LEVELS: tuple[str, ...] = ("token", "sub_token", "sentence", "document", "chunk")
 # sentence-transformers' names for the last three (its Pooling modes), computed as it computes them
 SENTENCE_POOLINGS: tuple[str, ...] = (
     *("mean", "cls", "pooler", "max"),

@@ -27,7 +27,7 @@ from nlu_lite.frames.inputs import Inputs, check_index_column, chunks, is_dask, 
 from nlu_lite.frames.output import FrameParts
 from nlu_lite.hub.loading import Components, load_components
 from nlu_lite.hub.registry import Entry
-from nlu_lite.nlu.layout import NLU_ONLY_ATTRIBUTES
+from nlu_lite.nlu.layout import NLU_ONLY_ATTRIBUTES, NLU_ONLY_FUNCTIONS
 from nlu_lite.options import OUTPUT_LEVELS, PredictOptions, describe_options, options_doc
 from nlu_lite.tasks.base import TASKS, task_for
 from nlu_lite.tasks.levels import Level, plan_level
@@ -148,6 +148,38 @@ class Pipeline:
 
             return scale.to_spark(pd.DataFrame({"embeddings": vectors}), keep_index=False)
         return vectors
+
+    def viz(
+        self,
+        text_to_viz: str | Sequence[str],
+        viz_type: str = "ner",
+        labels_to_viz: Sequence[str] | None = None,
+        viz_colors: Mapping[str, str] | None = None,
+        return_html: bool = False,
+    ) -> Any:
+        """NLU's ``pipe.viz``: the entities a NER tagger finds in a text (or a list of texts),
+        highlighted with their class, as HTML that Jupyter shows (plain HTML and inline styles: no
+        extra dependency).  ``labels_to_viz`` keeps only those classes, ``viz_colors`` maps a class
+        to a CSS colour, ``return_html=True`` gives the HTML as a string.  Only ``viz_type='ner'``
+        exists here."""
+        from nlu_lite.frames.viz import HTML, entities_html
+        from nlu_lite.tasks.base import TOKEN_CLASSIFICATION
+
+        if viz_type not in ("ner", ""):
+            raise NotInNluLiteError(f"pipe.viz(viz_type={viz_type!r})", "viz_type='ner' for a NER tagger's entities")
+        if self.task is not TOKEN_CLASSIFICATION:
+            raise NotInNluLiteError(
+                "pipe.viz",
+                "pipe.viz highlights the entities of a NER tagger (nlu_lite.load('ner'))"
+                "; for embeddings, " + NLU_ONLY_FUNCTIONS["viz"],
+            )
+        texts = [text_to_viz] if isinstance(text_to_viz, str) else list(text_to_viz)
+        frame = self.predict(texts, output_level="chunk", positions=True, progress=False)
+        if labels_to_viz is not None:
+            label = next(c for c in frame.columns if str(c).endswith("_label"))
+            frame[label] = frame[label].where(frame[label].isin(list(labels_to_viz)))
+        html = entities_html(frame, texts, colors=viz_colors)
+        return html if return_html else HTML(html)
 
     def __getattr__(self, name: str) -> Any:
         """NLU's pipe attributes nlu_lite has none of: an error that says what to use instead."""
@@ -428,6 +460,12 @@ class Pipeline:
             **options.provenance(),
             "max_length": [e.max_length for e in self.encoders],
             "settings_from": [dict(e.entry.settings_from) for e in self.encoders],
+            # NLU names answered with a model of the same task (hub.registry.StandIn)
+            "stand_ins": {
+                s.name: {"nlu_model": s.nlu_model, "loaded": s.spelling}
+                for s in (e.entry.stand_in for e in self.encoders)
+                if s is not None
+            },
             "dtype": self.dtype,
             "device": str(self.device),
             "engines": [e.engine for e in self.encoders],

@@ -194,3 +194,106 @@ def tiny(tiny_registry: Path):
         yield nlu_lite.load("en.embed.tests.tiny")
     finally:
         mp.undo()
+
+
+# --- classifiers (tests/tasks): small random heads with real tokenizers, named in a user registry,
+# so that the real load path (YAML entry → folder → AutoModelFor… → predict) runs
+
+NER_TAGS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC"]
+SENTIMENT = ["negative", "neutral", "positive"]
+TOXIC = ["toxic", "insult", "threat", "obscene"]
+
+REGISTRY = """\
+family: task_tests
+defaults:
+  language: en
+  licence: apache-2.0
+  description: a tiny random classifier for tests
+  max_length: 16
+models:
+  - spelling: en.classify.tests.sentiment
+    task: classify
+    output_level: sentence
+    source: {{path: {root}/sentiment}}
+  - spelling: en.classify.tests.toxic
+    task: classify
+    output_level: document
+    source: {{path: {root}/toxic}}
+  - spelling: en.ner.tests.tiny
+    task: ner
+    output_level: token
+    source: {{path: {root}/ner}}
+  - spelling: en.pos.tests.tiny
+    task: pos
+    output_level: token
+    source: {{path: {root}/pos}}
+stand_ins:
+  tests_sentiment:
+    spelling: en.classify.tests.sentiment
+    nlu_model: sentimentdl_tests
+    why: a Spark-native test model
+"""
+
+
+def _config(labels: list[str], **extra):
+    from transformers import BertConfig
+
+    return BertConfig(
+        vocab_size=30522,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=64,
+        max_position_embeddings=64,
+        num_labels=len(labels),
+        id2label=dict(enumerate(labels)),
+        label2id={name: i for i, name in enumerate(labels)},
+        **extra,
+    )
+
+
+def write_classifiers(root: Path) -> None:
+    import torch
+    from transformers import AutoTokenizer, BertForSequenceClassification, BertForTokenClassification
+
+    tokenizer = AutoTokenizer.from_pretrained(minilm_dir())
+    models = {
+        "sentiment": BertForSequenceClassification(_config(SENTIMENT)),
+        "toxic": BertForSequenceClassification(_config(TOXIC, problem_type="multi_label_classification")),
+        "ner": BertForTokenClassification(_config(NER_TAGS)),
+        "pos": BertForTokenClassification(_config(["NN", "VB", "JJ", "DT", "IN", "PRP"])),
+    }
+    torch.manual_seed(0)
+    for name, model in models.items():
+        with torch.no_grad():  # logits far enough apart that classes differ from text to text
+            for p in model.parameters():
+                p.normal_(0.0, 0.5)
+        model.save_pretrained(root / name)
+        tokenizer.save_pretrained(root / name)
+
+
+@pytest.fixture(scope="session")
+def task_registry(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("task_models")
+    write_classifiers(root)
+    folder = tmp_path_factory.mktemp("task_registry")
+    (folder / "tasks.yaml").write_text(REGISTRY.format(root=root))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def task_pipes(task_registry):
+    """name -> loaded pipeline, the registry folder added for the session."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("NLU_LITE_REGISTRY", str(task_registry))
+    import nlu_lite
+
+    try:
+        yield {
+            "sentiment": nlu_lite.load("en.classify.tests.sentiment"),
+            "toxic": nlu_lite.load("en.classify.tests.toxic"),
+            "ner": nlu_lite.load("en.ner.tests.tiny"),
+            "pos": nlu_lite.load("en.pos.tests.tiny"),
+        }
+    finally:
+        mp.undo()

@@ -32,7 +32,7 @@ from nlu_lite.engine.batches import (
 )
 from nlu_lite.engine.pieces import SEGMENT_CHARS, Pieces, Windows, plan_windows, segments_agree, tokenize
 from nlu_lite.engine.pooling import UnitPooler
-from nlu_lite.engine.runner import Runner, TorchRunner
+from nlu_lite.engine.runner import HeadRunner, Runner, TorchRunner, has_task_head
 from nlu_lite.errors import InvalidOptionError
 from nlu_lite.hub.families import config_dimension, config_layers, position_limit
 from nlu_lite.hub.loading import Components
@@ -268,10 +268,17 @@ class Encoder:
         self.cls_index = 0 if self.prefix else -1
         self.head = components.head  # the model's Dense modules after pooling, or None
         # the fused CPU engine where it can vouch for the model's numbers, else the transformers forward
+        self.runner: Runner = self._runner(device, dtype, engine)
+
+    def _runner(self, device: torch.device, dtype: torch.dtype | None, engine: str) -> Runner:
+        """A model with a task head runs whole (its logits); an encoder runs on the fused CPU engine
+        where that can vouch for the model's numbers, else on the transformers forward."""
+        if has_task_head(self.model):
+            return HeadRunner(self.model, device, dtype, self.n_layers)
         chosen = (
             fused.build(self.model, device, dtype, self.n_layers, self.entry.spelling) if engine == "auto" else None
         )
-        self.runner: Runner = chosen or TorchRunner(self.model, device, dtype, self.n_layers, self.entry.spelling)
+        return chosen or TorchRunner(self.model, device, dtype, self.n_layers, self.entry.spelling)
 
     @property
     def engine(self) -> str:
@@ -337,6 +344,9 @@ class Encoder:
         return out
 
     def output_dim(self, options: PredictOptions) -> int:
+        """The width of what encode() gives: logits for a model with a task head, else hidden states."""
+        if isinstance(self.runner, HeadRunner):
+            return self.runner.n_labels
         n = len(self.layer_indices(options.layers))
         return self.dimension * (n if options.layer_combine == "concat" and n > 1 else 1)
 

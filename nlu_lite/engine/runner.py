@@ -264,3 +264,64 @@ class TorchRunner:
             return torch.cat(states, dim=-1), pooler
         stacked = torch.stack(states, dim=0)
         return (stacked.mean(dim=0) if combine == "mean" else stacked.sum(dim=0)), pooler
+
+
+class HeadRunner:
+    """A model with a task head (``AutoModelForSequenceClassification``, ``…ForTokenClassification``)
+    run whole in torch, as transformers' pipelines run it: its logits are what a task needs.
+
+    Sequence classifiers give one logit vector per window, handed back as the pooler output (the
+    encoder averages a unit's windows); token classifiers give logits per position, handed back as
+    the states (the encoder keeps each piece's from the window that holds it most centrally).  The
+    fused CPU engine does not serve heads: a head is applied to the model's own pooled or sequence
+    output in ways that differ per family (a trained pooler, a dense-tanh block on ``<s>``, a
+    pre-classifier with ReLU), which this runner takes from transformers exactly."""
+
+    engine = "torch-head"
+    can_stop_early = False
+    last_layer = None
+
+    def __init__(self, model: Any, device: torch.device, dtype: torch.dtype | None, n_layers: int) -> None:
+        self.model = model
+        self.device = device
+        self.dtype = dtype
+        self.n_layers = n_layers
+        self.per_position = is_token_head(model)
+        self.has_pooler = not self.per_position  # one logit vector per window
+        self.n_labels = int(model.config.num_labels)
+
+    @property
+    def selects(self) -> bool:
+        return False
+
+    def forward(
+        self, input_ids: torch.Tensor, mask: torch.Tensor, layers: list[int], combine: str, need_pooler: bool
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(logits per position (B, T, C), None) for a token head; (logits (B, 1, C), logits (B, C))
+        for a sequence head."""
+        import torch
+
+        precision: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
+        if self.dtype is not None and self.dtype != torch.float32:
+            precision = torch.autocast(device_type=self.device.type, dtype=self.dtype)
+        with precision:
+            logits = self.model(input_ids=input_ids, attention_mask=mask).logits.float()
+        if self.per_position:
+            return logits, None
+        return logits[:, None, :], logits
+
+    def forward_selected(
+        self, input_ids: torch.Tensor, mask: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor, need_pooler: bool
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        raise NotImplementedError("a head runs whole: selects is False")  # pragma: no cover
+
+
+def has_task_head(model: Any) -> bool:
+    """Is ``model`` a base model with a task head on top (not the bare encoder)?"""
+    base = getattr(model, "base_model", model)
+    return base is not model
+
+
+def is_token_head(model: Any) -> bool:
+    """A head that gives logits per position (token classification), not one per sequence."""
+    return type(model).__name__.endswith("ForTokenClassification")

@@ -24,7 +24,9 @@ from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Protocol
 
 from nlu_lite.errors import InvalidOptionError
+from nlu_lite.tasks.classification import TextClassification
 from nlu_lite.tasks.embeddings import Embeddings
+from nlu_lite.tasks.tagging import TokenClassification
 
 if TYPE_CHECKING:
     from nlu_lite.engine.encoder import Encoder
@@ -75,9 +77,13 @@ class FrameContext(Protocol):
 
 
 EMBEDDINGS = Embeddings()
+TEXT_CLASSIFICATION = TextClassification()
+TOKEN_CLASSIFICATION = TokenClassification()
 
 # registry task value -> the task that serves it
-TASKS: dict[str, Task] = {kind: task for task in (EMBEDDINGS,) for kind in task.kinds}
+TASKS: dict[str, Task] = {
+    kind: task for task in (EMBEDDINGS, TEXT_CLASSIFICATION, TOKEN_CLASSIFICATION) for kind in task.kinds
+}
 
 
 def task_for(kinds: Sequence[str]) -> Task:

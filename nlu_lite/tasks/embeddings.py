@@ -24,8 +24,8 @@ from nlu_lite.errors import InvalidOptionError
 from nlu_lite.frames.output import FrameParts, assemble
 from nlu_lite.nlu.layout import nlu5_frame, nlu5_parts, object_cells, token_matrices, vector_names
 from nlu_lite.nlu.spark_tokenizer import spark_nlp_spans
-from nlu_lite.options import OUTPUT_LEVELS, PredictOptions
-from nlu_lite.tasks.levels import Level, Plan, Rows, Spans, align, sentence_ids
+from nlu_lite.options import PredictOptions
+from nlu_lite.tasks.levels import Level, Plan, Rows, Spans, align, per_row, sentence_ids
 
 if TYPE_CHECKING:
     from nlu_lite.tasks.base import FrameContext, ProgressFor
@@ -40,7 +40,7 @@ class Embeddings:
     name = "embeddings"
     kinds: tuple[str, ...] = ("embed", "embed_sentence")
     head = "AutoModel"
-    levels: tuple[str, ...] = OUTPUT_LEVELS
+    levels: tuple[str, ...] = ("token", "sub_token", "sentence", "document")
 
     def check(self, level: str, encoders: Sequence[Encoder], options: PredictOptions) -> None:
         """The checks that need the models: prompt names, layer ranges, sentence heads."""
@@ -60,25 +60,32 @@ class Embeddings:
     def run(self, plan: Plan, encoders: Sequence[Encoder], compute: bool, progress: ProgressFor) -> Level:
         """The rows of ``plan``'s level with every model's vectors (none when ``compute`` is
         False: the rows are the first model's tokenization either way)."""
-        ran = list(encoders) if compute else []
-        pieces = tokenize_all(plan, ran or list(encoders[:1]))
-        with progress(len(pieces[0].ids) if ran else 0) as tick:
-            if plan.spec.pooled:
-                done, first = _unit_rows(plan, ran, pieces, tick)
-            elif plan.level == "token" and plan.options.tokenizer == "spark_nlp":
-                done, first = _spark_token_rows(plan, ran, pieces, tick)
-            else:
-                done, first = _token_rows(plan, ran, pieces, tick)
-        if plan.options.metadata:
-            windows = first.windows if first is not None else encoders[0].windows(pieces[0], plan.options.overlap)
-            _input_counts(done, plan, pieces[0], windows.unit)
-        return done
+        return rows_and_states(plan, encoders, compute, progress)
 
     def frame(self, parts: FrameParts, done: Level, context: FrameContext) -> Any:
         """nlu_lite's layout, or NLU 5's (``convention='nlu5'``: see nlu_lite.nlu.layout)."""
         if context.options.convention != "nlu5":
             return assemble(parts)
         return _nlu5_frame(parts, done, context)
+
+
+def rows_and_states(plan: Plan, encoders: Sequence[Encoder], compute: bool, progress: ProgressFor) -> Level:
+    """The rows of ``plan``'s level with what each model's forward gives there (its vectors, or
+    a task head's logits), keyed by the model's column; a token classifier's words come from here
+    too.  ``compute=False``: the rows alone."""
+    ran = list(encoders) if compute else []
+    pieces = tokenize_all(plan, ran or list(encoders[:1]))
+    with progress(len(pieces[0].ids) if ran else 0) as tick:
+        if plan.spec.pooled:
+            done, first = _unit_rows(plan, ran, pieces, tick)
+        elif plan.level == "token" and plan.options.tokenizer == "spark_nlp":
+            done, first = _spark_token_rows(plan, ran, pieces, tick)
+        else:
+            done, first = _token_rows(plan, ran, pieces, tick)
+    if plan.options.metadata:
+        windows = first.windows if first is not None else encoders[0].windows(pieces[0], plan.options.overlap)
+        input_counts(done, plan, pieces[0], windows.unit)
+    return done
 
 
 def tokenize_all(plan: Plan, encoders: Sequence[Encoder]) -> list[Pieces]:
@@ -228,31 +235,10 @@ def _spark_token_rows(
     return done, first
 
 
-def _unit_block(pooled: np.ndarray, has_pooled: np.ndarray, rows: Rows) -> Vectors:
-    """Each row's pooled vector: the pooler's own block where rows and units are one to one (the
-    usual case: no copy of what may be the largest array of the result), else gathered."""
-    item_unit = rows.item_unit
-    n = len(item_unit)
-    one_to_one = rows.n == n == len(pooled) and np.array_equal(item_unit, np.arange(n))
-    if one_to_one and np.array_equal(rows.of_item, item_unit):
-        return pooled, has_pooled
-    block = np.zeros((rows.n, pooled.shape[1]), dtype=np.float32)
-    block[rows.of_item] = pooled[item_unit]
-    has = np.zeros(rows.n, dtype=bool)
-    has[rows.of_item] = has_pooled[item_unit]
-    return block, has
-
-
 def _unit_rows(plan: Plan, ran: Sequence[Encoder], pieces: list[Pieces], tick: Tick) -> tuple[Level, Encoded | None]:
     """One row per sentence or document with text, a pooled vector per model for each (an empty
     or blank unit is no row: its input keeps one empty row)."""
-    units = plan.units
-    n_units = len(units.texts)
-    present = np.fromiter(map(bool, map(str.strip, units.texts)), dtype=bool, count=n_units)
-    item_unit = np.flatnonzero(present)
-    begin = units.base[item_unit]
-    end = begin + np.fromiter(map(len, units.texts), dtype=np.int64, count=n_units)[item_unit]
-    rows = plan.rows(Spans(item_unit, begin, end))
+    rows, text = plan.unit_rows()
     pooling = plan.options.pooling
     vectors: dict[str, Vectors] = {}
     first = None
@@ -261,18 +247,16 @@ def _unit_rows(plan: Plan, ran: Sequence[Encoder], pieces: list[Pieces], tick: T
         need = Need.pooled(pooling or enc.entry.pooling, enc.entry.normalize and pooling is None, pooling is None)
         out = enc.encode(pk, need, plan.options, tick if k == 0 else None)
         assert out.pooled is not None and out.has_pooled is not None
-        vectors[enc.entry.column] = _unit_block(out.pooled, out.has_pooled, rows)
+        vectors[enc.entry.column] = per_row(out.pooled, out.has_pooled, rows)
         first = first or out
-    text = np.full(rows.n, "", dtype=object)
-    text[rows.of_item] = np.asarray(units.texts, dtype=object)[item_unit]
     done = Level(rows, text, vectors)
     if plan.options.metadata:
         done.meta["pieces"] = np.zeros(rows.n, dtype=np.int64)
-        done.meta["pieces"][rows.of_item] = np.diff(pieces[0].unit_start)[item_unit]
+        done.meta["pieces"][rows.of_item] = np.diff(pieces[0].unit_start)[rows.item_unit]
     return done, first
 
 
-def _input_counts(done: Level, plan: Plan, pieces: Pieces, window_unit: np.ndarray) -> None:
+def input_counts(done: Level, plan: Plan, pieces: Pieces, window_unit: np.ndarray) -> None:
     """``metadata=True``: the first model's pieces and windows of each row's input."""
     units, rows = plan.units, done.rows
     per_input = functools.partial(np.bincount, units.input, minlength=len(plan.texts))

@@ -36,6 +36,7 @@ LEVELS: dict[str, LevelSpec] = {
     "sub_token": LevelSpec("document", sentences=True, pooled=False),
     "sentence": LevelSpec("sentence", sentences=True, pooled=True),
     "document": LevelSpec("document", sentences=False, pooled=True),
+    "chunk": LevelSpec("document", sentences=True, pooled=False),  # entities of a tagger's words
 }
 
 
@@ -116,6 +117,20 @@ class Plan:
     def rows(self, items: Spans) -> Rows:
         """``items`` laid out as rows in input order (see :func:`lay_out_rows`)."""
         return lay_out_rows(len(self.texts), self.units.input[items.unit], items)
+
+    def unit_rows(self) -> tuple[Rows, np.ndarray]:
+        """One row per sentence or document (the units), with its text; an empty or blank unit is
+        no row (its input keeps one empty row)."""
+        units = self.units
+        n_units = len(units.texts)
+        present = np.fromiter(map(bool, map(str.strip, units.texts)), dtype=bool, count=n_units)
+        item_unit = np.flatnonzero(present)
+        begin = units.base[item_unit]
+        end = begin + np.fromiter(map(len, units.texts), dtype=np.int64, count=n_units)[item_unit]
+        rows = self.rows(Spans(item_unit, begin, end))
+        text = np.full(rows.n, "", dtype=object)
+        text[rows.of_item] = np.asarray(units.texts, dtype=object)[item_unit]
+        return rows, text
 
     def row_text(self, rows: Rows, items: Spans) -> list[str]:
         """Each row's text exactly as written in its input ('' for an input's empty row)."""
@@ -208,3 +223,19 @@ def sentence_ids(rows: Rows, sents: Sentences, longest: int) -> np.ndarray:
         inside[inside] &= start[inside] < sents.end[pos[inside]]  # and the row starts before its end
         sentence_id[rows.of_item] = np.where(inside, pos - first_sent, -1)
     return sentence_id
+
+
+def per_row(per_unit: np.ndarray, has_unit: np.ndarray, rows: Rows) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's value of its unit (rows laid out from units): the per-unit block itself where
+    rows and units are one to one (the usual case: no copy of what may be the largest array of
+    the result), else gathered."""
+    item_unit = rows.item_unit
+    n = len(item_unit)
+    one_to_one = rows.n == n == len(per_unit) and np.array_equal(item_unit, np.arange(n))
+    if one_to_one and np.array_equal(rows.of_item, item_unit):
+        return per_unit, has_unit
+    block = np.zeros((rows.n, *per_unit.shape[1:]), dtype=per_unit.dtype)
+    block[rows.of_item] = per_unit[item_unit]
+    has = np.zeros(rows.n, dtype=bool)
+    has[rows.of_item] = has_unit[item_unit]
+    return block, has

@@ -22,7 +22,8 @@ def test_tasks_every_registry_task_has_one_task():
 
 def test_tasks_embeddings_is_the_first_task():
     assert TASKS["embed"] is TASKS["embed_sentence"] is EMBEDDINGS
-    assert EMBEDDINGS.head == "AutoModel" and EMBEDDINGS.levels == OUTPUT_LEVELS
+    assert EMBEDDINGS.head == "AutoModel"
+    assert EMBEDDINGS.levels == ("token", "sub_token", "sentence", "document")  # no chunks of vectors
     assert task_for(["embed", "embed_sentence"]) is EMBEDDINGS
 
 
