@@ -50,6 +50,17 @@ def _quoted(text: str) -> list[str]:
     return re.findall(r"'([a-z]{2,3}\.[a-z_]+\.[^' ]+)'", text)
 
 
+class UncoveredTaskError(UnknownSpellingError):
+    """An NLU name of a model family nlu_lite does not cover yet (question answering, translation,
+    lemmatization, …): it says so, rather than suggesting an unrelated model."""
+
+    def __init__(self, spelling: str, explanation: str) -> None:
+        self.spelling = spelling
+        self.explanation = explanation
+        self.suggestions: list[str] = []
+        Exception.__init__(self, f"{spelling!r}: {explanation}.")
+
+
 class RegistryError(NluLiteError, ValueError):
     """A registry YAML file that cannot be read or does not follow the schema."""
 

@@ -19,7 +19,7 @@ from nlu_lite.errors import InvalidOptionError, ModelLoadError, ModelUnavailable
 from nlu_lite.hub.folder import read_folder
 from nlu_lite.hub.loading import file_max_length, quiet_transformers
 from nlu_lite.hub.lockfile import with_lock
-from nlu_lite.hub.registry import Entry, Source, is_commit, resolve
+from nlu_lite.hub.registry import STAND_INS_ENV_VAR, Entry, Source, StandIn, is_commit, resolve
 from nlu_lite.hub.saving import MANIFEST, read_manifest
 from nlu_lite.hub.sources import download as download_entry
 from nlu_lite.hub.sources import locate
@@ -57,7 +57,28 @@ def _request(spelling: str | None, path: str | os.PathLike[str] | None) -> tuple
         spelling = DEFAULT_SPELLING
     if not isinstance(spelling, str) or not spelling.strip():
         raise UnknownSpellingError(repr(spelling), hint="Give a spelling such as 'en.embed.bert.small_L2_256'.")
-    return [hf_entry(s) if is_hf_spec(s) else resolve(s) for s in spelling.split()], spelling
+    entries = [hf_entry(s) if is_hf_spec(s) else resolve(s) for s in spelling.split()]
+    for entry in entries:
+        if entry.stand_in is not None:
+            _warn_stand_in(entry.stand_in)
+    return entries, spelling
+
+
+# the stand-ins this process has warned about (once each)
+_WARNED: set[str] = set()
+
+
+def _warn_stand_in(stand_in: StandIn) -> None:
+    """Say once per NLU name that it loads a stand-in, and how to refuse it."""
+    if stand_in.name.lower() in _WARNED:
+        return
+    _WARNED.add(stand_in.name.lower())
+    warnings.warn(
+        f"{stand_in.describe()}. df.attrs['stand_ins'] records it; set {STAND_INS_ENV_VAR}=refuse to refuse "
+        "stand-ins instead.",
+        UserWarning,
+        stacklevel=4,
+    )
 
 
 def load(
@@ -232,3 +253,10 @@ def hf_entry(spec: str) -> Entry:
     assert folder is not None  # a hub source is found or downloaded, or an error says why not
     sha = folder.name
     return adhoc_entry(folder, _sanitize(repo.replace("/", ".")), Source(hf=repo, revision=sha))
+
+
+def viz(
+    pipe: Pipeline, text_to_viz: str | list[str], viz_type: str = "ner", return_html: bool = False, **options: Any
+) -> Any:
+    """NLU's ``nlu.viz(pipe, text)``: the same as ``pipe.viz(text)`` (see Pipeline.viz)."""
+    return pipe.viz(text_to_viz, viz_type=viz_type, return_html=return_html, **options)

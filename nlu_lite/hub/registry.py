@@ -29,13 +29,14 @@ import os
 import re
 import threading
 from collections.abc import Hashable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from nlu_lite.errors import RegistryError, UnknownSpellingError
+from nlu_lite.errors import RegistryError, UncoveredTaskError, UnknownSpellingError
+from nlu_lite.nlu.families import not_covered
 from nlu_lite.options import OUTPUT_LEVELS, SENTENCE_POOLINGS, TASKS, WORD_POOLINGS
 
 _HEX40 = re.compile(r"^[0-9a-f]{40}$")
@@ -51,6 +52,13 @@ _ALIAS = re.compile(r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$")
 _HF_REPO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*(/[A-Za-z0-9][A-Za-z0-9_.\-]*)?$")
 
 ENV_VAR = "NLU_LITE_REGISTRY"
+# 'refuse': an NLU name whose model has no equivalent is an error, not its stand-in (StandIn)
+STAND_INS_ENV_VAR = "NLU_LITE_STAND_INS"
+
+
+def stand_ins_refused() -> bool:
+    """Whether ``NLU_LITE_STAND_INS=refuse`` is set (any other value, or none: stand-ins load)."""
+    return os.environ.get(STAND_INS_ENV_VAR, "").strip().lower() == "refuse"
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,25 @@ class Source:
     def tracks_main(self) -> bool:
         """True for a hub source with no commit pinned: it follows the repository's main branch."""
         return bool(self.hf) and self.revision is None and not self.package and not self.path
+
+
+@dataclass(frozen=True)
+class StandIn:
+    """An NLU name whose own model has no transformers equivalent, answered with a catalogue
+    model of the same task (a registry file's ``stand_ins`` table): NLU's model, why it has no
+    equivalent, and the spelling loaded instead.  Loading warns once and records it in
+    ``df.attrs['stand_ins']``; ``NLU_LITE_STAND_INS=refuse`` refuses instead."""
+
+    name: str
+    spelling: str
+    nlu_model: str
+    why: str
+
+    def describe(self) -> str:
+        return (
+            f"NLU's {self.name!r} loads {self.nlu_model} ({self.why}), which has no transformers equivalent; "
+            f"nlu_lite loads {self.spelling!r} in its place"
+        )
 
 
 @dataclass(frozen=True)
@@ -126,6 +153,8 @@ class Entry:
     stated: frozenset[str] = field(default=frozenset(), compare=False)
     # where each setting came from once the model's files were read: (setting, source) pairs
     settings_from: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+    # set where an NLU name loaded this entry in place of NLU's own model (see StandIn)
+    stand_in: StandIn | None = field(default=None, compare=False)
 
     def prompt_table(self) -> dict[str, str]:
         """Every prompt name this model knows and its prefix: its files' prompts, then the
@@ -145,6 +174,8 @@ class Entry:
         out: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
+            if f.name == "stand_in":  # how it was named this time, not what the entry is
+                continue
             if isinstance(value, Source):
                 value = {k.name: getattr(value, k.name) for k in fields(value)}
             elif f.name in ("prompts", "settings_from"):
@@ -190,7 +221,7 @@ FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
     "description": ((str,), True),
     "nlu_model": ((str,), False),
 }
-_FILE_KEYS = {"family", "defaults", "models", "no_equivalent", "nlu_names"}
+_FILE_KEYS = {"family", "defaults", "models", "no_equivalent", "nlu_names", "stand_ins"}
 
 
 class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
@@ -410,9 +441,35 @@ def parse_file(file: Path) -> tuple[list[Entry], dict[str, str]]:
 def parse_file_tables(file: Path) -> tuple[list[Entry], dict[str, str], dict[str, str]]:
     """Parse one registry YAML file into entries, its no-equivalent notes, and its ``nlu_names``
     table (an NLU name -> the spelling of the catalogue entry that loads NLU's model)."""
+    entries, notes, names, _ = parse_file_all(file)
+    return entries, notes, names
+
+
+_STAND_IN_KEYS = ("spelling", "nlu_model", "why")
+
+
+def parse_stand_ins(file: Path, table: Any) -> dict[str, StandIn]:
+    """A file's ``stand_ins`` table: NLU name -> {spelling, nlu_model, why}, every value a string."""
+    table = table or {}
+    if not isinstance(table, dict):
+        raise RegistryError(file, "stand_ins", "must map NLU names to {spelling, nlu_model, why}")
+    out: dict[str, StandIn] = {}
+    for name, item in table.items():
+        where = f"stand_ins.{name}"
+        if not isinstance(name, str) or not isinstance(item, dict) or set(item) != set(_STAND_IN_KEYS):
+            raise RegistryError(file, where, f"must be a mapping with exactly {', '.join(_STAND_IN_KEYS)}")
+        if not all(isinstance(item[k], str) and item[k] for k in _STAND_IN_KEYS):
+            raise RegistryError(file, where, "its values must be non-empty strings")
+        out[name.lower()] = StandIn(name, item["spelling"], item["nlu_model"], item["why"])
+    return out
+
+
+def parse_file_all(file: Path) -> tuple[list[Entry], dict[str, str], dict[str, str], dict[str, StandIn]]:
+    """Parse one registry YAML file into entries, its no-equivalent notes, its ``nlu_names`` and
+    its ``stand_ins`` tables."""
     doc = _read_yaml(file)
     if doc is None:
-        return [], {}, {}
+        return [], {}, {}, {}
     if not isinstance(doc, dict):
         raise RegistryError(file, None, "the top level must be a mapping with 'family' and 'models'")
     for key in doc:
@@ -434,7 +491,7 @@ def parse_file_tables(file: Path) -> tuple[list[Entry], dict[str, str], dict[str
         if not isinstance(table, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in table.items()):
             raise RegistryError(file, key, f"must map names to {what}")
         tables.append({k.lower(): v for k, v in table.items()})
-    return entries, tables[0], tables[1]
+    return entries, tables[0], tables[1], parse_stand_ins(file, doc.get("stand_ins"))
 
 
 def _read_yaml(file: Path) -> Any:
@@ -478,6 +535,8 @@ class Registry:
         self.no_equivalent: dict[str, str] = {}
         # NLU names that load a catalogue entry under another spelling (name -> spelling)
         self.nlu_names: dict[str, str] = {}
+        # NLU names whose model has no equivalent, answered with a model of the same task
+        self.stand_ins: dict[str, StandIn] = {}
         name_files = self._read(self.folders)
         self._check_nlu_names(name_files)
         self._refuse_two_readings()
@@ -490,18 +549,20 @@ class Registry:
             if not folder.is_dir():
                 raise RegistryError(folder, None, "registry folder does not exist")
             for file in yaml_files(folder):
-                entries, notes, names = parse_file_tables(file)
+                entries, notes, names, stand_ins = parse_file_all(file)
                 self.no_equivalent.update(notes)
-                for name in names:
+                for name in [*names, *stand_ins]:
                     name_files[name] = file
                 self.nlu_names.update(names)
+                self.stand_ins.update(stand_ins)
                 for entry in entries:
                     self._add(entry)
         return name_files
 
     def _check_nlu_names(self, name_files: Mapping[str, Path]) -> None:
         """Each NLU name loads a catalogue spelling, and does not name another entry already."""
-        for name, spelling in self.nlu_names.items():
+        named = {**self.nlu_names, **{name: s.spelling for name, s in self.stand_ins.items()}}
+        for name, spelling in named.items():
             target = self._index.get(spelling.lower())
             if target is None:
                 raise RegistryError(name_files[name], f"nlu_names.{name}", f"{spelling!r} is not a catalogue spelling")
@@ -576,6 +637,9 @@ class Registry:
                 return self._index[candidate]
             if candidate in self.nlu_names:
                 return self._index[self.nlu_names[candidate].lower()]
+            if candidate in self.stand_ins:
+                stand_in = self.stand_ins[candidate]
+                return replace(self._index[stand_in.spelling.lower()], stand_in=stand_in)
         return None
 
     def get(self, spelling: str) -> Entry:
@@ -583,6 +647,14 @@ class Registry:
         if not isinstance(spelling, str):
             raise UnknownSpellingError(repr(spelling), hint="A model spelling is a string such as 'en.embed.bert'.")
         entry = self.find(spelling)
+        if entry is not None and entry.stand_in is not None and stand_ins_refused():
+            from nlu_lite.errors import NoEquivalentError
+
+            raise NoEquivalentError(
+                spelling,
+                f"{entry.stand_in.describe()} unless {STAND_INS_ENV_VAR}=refuse, as it is set here; load "
+                f"{entry.spelling!r} by that name to use it",
+            )
         if entry is not None:
             return entry
         key = spelling.strip().lower()
@@ -591,6 +663,9 @@ class Registry:
                 from nlu_lite.errors import NoEquivalentError
 
                 raise NoEquivalentError(spelling, self.no_equivalent[candidate])
+        uncovered = not_covered(key)
+        if uncovered is not None:
+            raise UncoveredTaskError(spelling, uncovered)
         hint = None
         if "/" in key or "\\" in key or key.startswith(("hf:", ".", "~")):
             hint = (

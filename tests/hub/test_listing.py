@@ -35,7 +35,14 @@ def test_catalogue_models_frame():
 
 @pytest.mark.parametrize(
     ("pattern", "expected"),
-    [("*L2_*", 8), ("en.embed.bert.small_L2_256", 1), ("MINILM_L6", 4), ("xx.*", 25), ("nothing-like-this", 0)],
+    [
+        ("*L2_*", 8),
+        ("en.embed.bert.small_L2_256", 1),
+        ("MINILM_L6", 4),
+        ("xx.embed*", 25),
+        ("xx.*", 112),
+        ("nothing-like-this", 0),
+    ],
 )
 def test_catalogue_models_wildcards(pattern, expected):
     assert len(nlu_lite.models(pattern)) == expected

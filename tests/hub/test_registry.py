@@ -12,6 +12,7 @@ import pytest
 import nlu_lite
 from nlu_lite.errors import NluLiteError, RegistryError, UnknownSpellingError
 from nlu_lite.hub.registry import FIELDS, Registry, builtin_dir, get_registry, parse_file
+from nlu_lite.tasks.base import TASKS
 
 HEX40 = re.compile(r"^[0-9a-f]{40}$")
 
@@ -27,6 +28,7 @@ def test_registry_builtin_entries_are_valid_and_pinned():
         assert entry.source.hf, entry.spelling
         if entry.task == "embed_sentence":
             assert entry.output_level in ("sentence", "document")
+        assert entry.output_level in TASKS[entry.task].levels, entry.spelling  # a level its task has
         if entry.family == "nlu_namespace":
             _check_generated(entry, unverified_section)
             continue
@@ -87,6 +89,7 @@ def test_registry_snapshot_of_spellings():
     added = sorted(set(current) - set(snap["spellings"]))
     assert not added, f"new spellings {added}: add them to tests/registry_snapshot.json"
     assert sorted(reg.no_equivalent) == snap["no_equivalent"]
+    assert sorted(reg.stand_ins) == snap["stand_ins"]
 
 
 def test_registry_required_entries_present():
@@ -206,7 +209,7 @@ def test_registry_good_user_file_parses(tmp_path):
         (("    layers: 1\n", "    layers: 1\n    colour: red\n"), "models[0].colour"),
         (("    layers: 1\n", "    layers: 0\n"), "models[0].layers"),
         (("revision: 0123456789abcdef0123456789abcdef01234567", "revision: main"), "models[0].source.revision"),
-        (("task: embed\n", "task: classify\n"), "models[0].task"),
+        (("task: embed\n", "task: summarize\n"), "models[0].task"),  # no such task
         (("dimension: 8", "dimension: eight"), "models[0].dimension"),
         (("dimension: 8", "dimension: true"), "models[0].dimension"),
         (("en.embed.mine.one", "de.embed.mine.one"), "models[0].spelling"),
