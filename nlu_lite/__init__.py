@@ -22,9 +22,10 @@ from nlu_lite.errors import (
     NoEquivalentError,
     NotInNluLiteError,
     RegistryError,
+    UncoveredTaskError,
     UnknownSpellingError,
 )
-from nlu_lite.factory import DEFAULT_SPELLING, download, load
+from nlu_lite.factory import DEFAULT_SPELLING, download, load, viz
 from nlu_lite.hub.listing import (
     get_components,
     info,
@@ -51,6 +52,7 @@ __all__ = [
     "NotInNluLiteError",
     "Pipeline",
     "RegistryError",
+    "UncoveredTaskError",
     "UnknownSpellingError",
     "__version__",
     "add_registry",
@@ -65,6 +67,7 @@ __all__ = [
     "print_components",
     "resolve",
     "version",
+    "viz",
 ]
 
 

@@ -44,9 +44,10 @@ def test_imports_public_names_are_kept():
 
     assert sorted(nlu_lite.__all__) == sorted(
         "DEFAULT_SPELLING InvalidInputError InvalidOptionError LockFileError ModelLoadError ModelUnavailableError "
-        "NluLiteError NoEquivalentError NotInNluLiteError Pipeline RegistryError UnknownSpellingError __version__ "
+        "NluLiteError NoEquivalentError NotInNluLiteError Pipeline RegistryError UncoveredTaskError "
+        "UnknownSpellingError __version__ "
         "add_registry download get_components info load lock models print_all_languages "
-        "print_all_model_kinds_for_action print_components resolve version".split()
+        "print_all_model_kinds_for_action print_components resolve version viz".split()
     )
     for name in nlu_lite.__all__:
         assert getattr(nlu_lite, name) is not None

@@ -47,6 +47,11 @@ _LANGUAGES = frozenset(
 )
 
 
+def nlu_languages() -> frozenset[str]:
+    """The language keys of NLU 5.4.1's spellbook (the first segment of a name, when it is one)."""
+    return _LANGUAGES
+
+
 def nlu_identifier(ref: str, depth: int = 1) -> str:
     """NLU's name for a model in its column names: ``en.embed_sentence.mpnet.x`` -> ``mpnet``."""
     splits = ref.split(".")
@@ -143,14 +148,14 @@ NLU_ONLY_FUNCTIONS: dict[str, str] = {
     "to_nlu_pipe": "nlu_lite.load('<spelling>') or nlu_lite.load(path='<folder>')",
     "load_nlu_pipe_from_hdd": "nlu_lite.load(path='<folder>') loads a folder written by pipe.save()",
     "enable_streamlit_caching": "wrap nlu_lite.load in st.cache_resource",
-    "viz": "nlu_lite.plot draws embeddings (plot_embeddings, plot_similarity, nearest)",
+    "viz": "nlu_lite.plot draws embeddings (plot_embeddings, plot_similarity, nearest); pipe.viz(text) "
+    "highlights a NER tagger's entities",
     "auth": "no licensed models here: there is nothing to authenticate",
     "NLUPipeline": "nlu_lite.Pipeline",
 }
 # attributes of NLU's pipe object (nlu/pipe/pipeline.py) nlu_lite's Pipeline has no counterpart for
 NLU_ONLY_ATTRIBUTES: dict[str, str] = {
     "fit": "nothing is trainable in nlu_lite",
-    "viz": NLU_ONLY_FUNCTIONS["viz"],
     "viz_streamlit": NLU_ONLY_FUNCTIONS["viz"],
     "viz_streamlit_dashboard": NLU_ONLY_FUNCTIONS["viz"],
     "viz_streamlit_word_embed_manifold": NLU_ONLY_FUNCTIONS["viz"],
