@@ -298,3 +298,32 @@ def test_scale_spark_streams_into_one_parquet_file(spark, tiny, frame, tmp_path)
     with pytest.raises(nlu_lite.InvalidOptionError, match="one of the columns"):
         tiny.predict(sdf, index_column="nope")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.parquet"]  # nothing left by the refusals
+
+
+@pytest.mark.parametrize(("model", "level"), [("sentiment", "document"), ("ner", "token"), ("ner", "chunk")])
+def test_scale_dask_classifiers_and_taggers_equal_pandas(dask_client, task_pipes, frame, model, level):
+    """Classifiers and taggers on Dask give pandas' frame: the workers rebuild each model with its
+    task's head from the pickled recipe."""
+    import dask.dataframe as dd
+
+    pipe = task_pipes[model]
+    expected = pipe.predict(frame, output_level=level, positions=True)
+    got = pipe.predict(dd.from_pandas(frame, npartitions=3), output_level=level, positions=True).compute()
+    assert list(got.columns) == list(expected.columns) and list(got.index) == list(expected.index)
+    for column in expected.columns:
+        if pd.api.types.is_float_dtype(expected[column]):
+            np.testing.assert_allclose(got[column].astype(float), expected[column], atol=1e-6, equal_nan=True)
+        else:
+            assert got[column].fillna("").astype(str).tolist() == expected[column].fillna("").astype(str).tolist()
+
+
+def test_scale_spark_classifier_equals_pandas(spark, task_pipes, frame):
+    """A classifier on Spark gives pandas' labels and confidences, row for row."""
+    pipe = task_pipes["sentiment"]
+    sdf = spark.createDataFrame(frame.reset_index()).repartition(3)
+    rows = pipe.predict(sdf, output_level="document", index_column="key").toPandas().set_index("origin_index")
+    expected = pipe.predict(frame, output_level="document")
+    rows = rows.loc[list(expected.index)]
+    label, confidence = "en_classify_tests_sentiment_label", "en_classify_tests_sentiment_confidence"
+    assert rows[label].fillna("").tolist() == expected[label].fillna("").tolist()
+    np.testing.assert_allclose(rows[confidence].astype(float), expected[confidence], atol=1e-6, equal_nan=True)
