@@ -115,27 +115,43 @@ def is_multi_label(model: Any) -> bool:
     return getattr(model.config, "problem_type", None) == "multi_label_classification"
 
 
+def top_labels(names: Sequence[str], probs: np.ndarray, has: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's most probable class and its probability (None / NaN for a row without one),
+    for all rows at once."""
+    label = np.full(len(has), None, dtype=object)
+    confidence = np.full(len(has), np.nan)
+    rows = np.flatnonzero(has)
+    if len(rows):
+        best = probs[rows].argmax(axis=1)
+        label[rows] = np.asarray(names, dtype=object)[best]
+        confidence[rows] = probs[rows, best]
+    return label, confidence
+
+
+def _labels_above_threshold(names: Sequence[str], probs: np.ndarray, has: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A multi-label model's classes scoring at least the threshold, highest first, and their
+    scores: one list per row (how many pass differs from row to row)."""
+    label = np.full(len(has), None, dtype=object)
+    confidence = np.full(len(has), None, dtype=object)
+    passing = probs >= MULTI_LABEL_THRESHOLD
+    order = np.argsort(-probs, axis=1, kind="stable")
+    for r in np.flatnonzero(has).tolist():
+        kept = [i for i in order[r].tolist() if passing[r, i]]
+        label[r] = [names[i] for i in kept]
+        confidence[r] = [float(probs[r, i]) for i in kept]
+    return label, confidence
+
+
 def label_columns(enc: Encoder, logits: np.ndarray, has: np.ndarray, metadata: bool) -> dict[str, np.ndarray]:
     """A model's columns for rows of logits: label and confidence (lists for a multi-label
     model), and with ``metadata`` every class's score.  A row without logits (an empty input)
-    has None."""
+    has none."""
     names = class_names(enc.model)
     multi = is_multi_label(enc.model)
     probs = scores(logits, multi)
     stem = column_name(enc)
-    label = np.full(len(has), None, dtype=object)
-    confidence = np.full(len(has), None, dtype=object)
-    for r in np.flatnonzero(has).tolist():
-        if multi:
-            order = [i for i in np.argsort(-probs[r], kind="stable").tolist() if probs[r, i] >= MULTI_LABEL_THRESHOLD]
-            label[r] = [names[i] for i in order]
-            confidence[r] = [float(probs[r, i]) for i in order]
-        else:
-            best = int(np.argmax(probs[r]))
-            label[r], confidence[r] = names[best], float(probs[r, best])
+    label, confidence = (_labels_above_threshold if multi else top_labels)(names, probs, has)
     columns: dict[str, np.ndarray] = {f"{stem}_label": label, f"{stem}_confidence": confidence}
-    if not multi:
-        columns[f"{stem}_confidence"] = np.where(has, confidence, np.nan).astype(np.float64)
     if metadata:
         for i, name in enumerate(names):
             columns[f"{stem}_{name}"] = np.where(has, probs[:, i], np.nan).astype(np.float32)

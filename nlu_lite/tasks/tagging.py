@@ -29,7 +29,7 @@ from nlu_lite.engine.encoder import Encoder
 from nlu_lite.errors import InvalidOptionError
 from nlu_lite.frames.output import FrameParts, assemble
 from nlu_lite.options import PredictOptions
-from nlu_lite.tasks.classification import class_names, column_name, scores
+from nlu_lite.tasks.classification import class_names, column_name, scores, top_labels
 from nlu_lite.tasks.embeddings import rows_and_states
 from nlu_lite.tasks.levels import Level, Plan, Spans, lay_out_rows
 
@@ -96,16 +96,7 @@ class Tags:
 
     @classmethod
     def of(cls, enc: Encoder, logits: np.ndarray, has: np.ndarray) -> Tags:
-        names = class_names(enc.model)
-        probs = scores(logits, multi_label=False)
-        label = np.full(len(has), None, dtype=object)
-        confidence = np.full(len(has), np.nan)
-        rows = np.flatnonzero(has)
-        if len(rows):
-            best = probs[rows].argmax(axis=1)
-            label[rows] = np.asarray(names, dtype=object)[best]
-            confidence[rows] = probs[rows, best]
-        return cls(label, confidence)
+        return cls(*top_labels(class_names(enc.model), scores(logits, multi_label=False), has))
 
 
 def _check_chunk_models(encoders: Sequence[Encoder]) -> None:
