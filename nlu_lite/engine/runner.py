@@ -112,6 +112,16 @@ def _pooler(model: Any) -> Any:
     return families.follow(model, layout.pooler) if layout is not None and layout.pooler is not None else None
 
 
+def precision(device: torch.device, dtype: torch.dtype | None) -> contextlib.AbstractContextManager[Any]:
+    """Autocast for bfloat16/float16 (weights stay float32, matmuls run in the low precision),
+    nothing for float32."""
+    import torch
+
+    if dtype is None or dtype == torch.float32:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
 class TorchRunner:
     """A transformers model run in torch: hooks, early stop, selected last layer, autocast, pooler."""
 
@@ -232,12 +242,7 @@ class TorchRunner:
             return states, pooler(states[:, None, :]) if pooler is not None else None
 
     def _precision(self) -> contextlib.AbstractContextManager[Any]:
-        """Autocast for bfloat16/float16 (weights stay float32), nothing for float32."""
-        import torch
-
-        if self.dtype is None or self.dtype == torch.float32:
-            return contextlib.nullcontext()
-        return torch.autocast(device_type=self.device.type, dtype=self.dtype)
+        return precision(self.device, self.dtype)
 
     def _run_model(
         self, input_ids: torch.Tensor, mask: torch.Tensor, layers: list[int], combine: str, need_pooler: bool
@@ -299,12 +304,7 @@ class HeadRunner:
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(logits per position (B, T, C), None) for a token head; (logits (B, 1, C), logits (B, C))
         for a sequence head."""
-        import torch
-
-        precision: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
-        if self.dtype is not None and self.dtype != torch.float32:
-            precision = torch.autocast(device_type=self.device.type, dtype=self.dtype)
-        with precision:
+        with precision(self.device, self.dtype):
             logits = self.model(input_ids=input_ids, attention_mask=mask).logits.float()
         if self.per_position:
             return logits, None
