@@ -175,10 +175,8 @@ class Pipeline:
             )
         texts = [text_to_viz] if isinstance(text_to_viz, str) else list(text_to_viz)
         frame = self.predict(texts, output_level="chunk", positions=True, progress=False)
-        if labels_to_viz is not None:
-            label = next(c for c in frame.columns if str(c).endswith("_label"))
-            frame[label] = frame[label].where(frame[label].isin(list(labels_to_viz)))
-        html = entities_html(frame, texts, colors=viz_colors)
+        labels = None if labels_to_viz is None else set(labels_to_viz)
+        html = entities_html(frame, texts, colors=viz_colors, labels=labels)
         return html if return_html else HTML(html)
 
     def __getattr__(self, name: str) -> Any:

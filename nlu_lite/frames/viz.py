@@ -16,7 +16,7 @@ import math
 import operator
 import re
 import zlib
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from nlu_lite.errors import InvalidInputError, InvalidOptionError
@@ -191,6 +191,7 @@ def entities_html(
     *,
     label_column: str | None = None,
     colors: Mapping[str, str] | None = None,
+    labels: Collection[str] | None = None,
 ) -> str:
     """Every input text with its entities, one block each in input order, from a chunk-level
     DataFrame of nlu_lite (columns ``chunk``, ``begin``, ``end``, ``<stem>_label``).
@@ -201,7 +202,8 @@ def entities_html(
     are one input, and there must be one such group per text.  A row whose label is missing is no
     entity (an input without entities has one such row).  Each entity's ``chunk`` must equal
     ``text[begin:end]``, else the frame does not belong to these texts and InvalidInputError says so.
-    ``colors`` overrides the colour of any class (see :func:`render_entities`).
+    ``colors`` overrides the colour of any class (see :func:`render_entities`); ``labels``, where
+    given, are the only classes shown.
     """
     if isinstance(texts, str):
         raise InvalidInputError("entities_html() needs the list of input texts, got a single str; wrap it: [text].")
@@ -217,6 +219,8 @@ def entities_html(
     blocks = []
     for text, rows in zip(texts, groups, strict=True):
         spans = _spans_of(frame, rows, label, text)
+        if labels is not None:
+            spans = [s for s in spans if s[2] in labels]
         blocks.append(render_entities(text, spans, colors=colors))
     return "\n".join(blocks)
 
