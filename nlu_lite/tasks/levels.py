@@ -9,6 +9,7 @@ goes into a :class:`Level`.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -109,7 +110,7 @@ class Plan:
     def spec(self) -> LevelSpec:
         return LEVELS[self.level]
 
-    @property
+    @functools.cached_property
     def longest(self) -> int:
         """The longest input text (offsets are keyed by unit·(longest+1) + offset)."""
         return max((len(t) for t in self.texts), default=0)
