@@ -239,26 +239,31 @@ def render(doc: dict[str, Any]) -> str:
     return HEADER + body
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description="generate registry/nlu_namespace.yaml")
+def emit(out: Path, text: str, tool: str, names_are: str) -> int:
+    """``--check``: exit status 1 if ``out`` differs from ``text``; else write it (a temporary file
+    beside it, renamed when complete) and say what it holds."""
+    parser = argparse.ArgumentParser(description=f"generate registry/{out.name}")
     parser.add_argument("--check", action="store_true", help="exit 1 if the file on disk is out of date")
     args = parser.parse_args()
-    text = render(generate())
     if args.check:
-        current = OUT.read_text(encoding="utf-8") if OUT.is_file() else ""
+        current = out.read_text(encoding="utf-8") if out.is_file() else ""
         if current != text:
-            print(f"{OUT} is out of date: run python tools/nlu_namespace/generate.py", file=sys.stderr)
+            print(f"{out} is out of date: run python tools/nlu_namespace/{tool}", file=sys.stderr)
             return 1
         return 0
-    tmp = OUT.with_suffix(".yaml.part")
+    tmp = out.with_suffix(".yaml.part")
     tmp.write_text(text, encoding="utf-8")
-    tmp.replace(OUT)
+    tmp.replace(out)
     doc = yaml.safe_load(text)
     print(
-        f"wrote {OUT}: {len(doc['models'])} models, {len(doc['nlu_names'])} NLU names of hand-written entries, "
+        f"wrote {out}: {len(doc['models'])} models, {len(doc['nlu_names'])} NLU names {names_are}, "
         f"{len(doc['no_equivalent'])} no-equivalent names"
     )
     return 0
+
+
+def main() -> int:
+    return emit(OUT, render(generate()), "generate.py", "of hand-written entries")
 
 
 if __name__ == "__main__":

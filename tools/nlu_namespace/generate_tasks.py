@@ -29,7 +29,6 @@ Usage:  python tools/nlu_namespace/generate_tasks.py [--check]
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 from collections import defaultdict
@@ -40,7 +39,7 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from generate import REGISTRY, _load, same_repository  # noqa: E402
+from generate import REGISTRY, _load, emit, same_repository  # noqa: E402
 from generate import OUT as EMBEDDINGS_OUT  # noqa: E402
 
 from nlu_lite.hub import registry as _registry  # noqa: E402
@@ -286,25 +285,7 @@ def render(doc: dict[str, Any]) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description="generate registry/nlu_namespace_tasks.yaml")
-    parser.add_argument("--check", action="store_true", help="exit 1 if the file on disk is out of date")
-    args = parser.parse_args()
-    text = render(generate())
-    if args.check:
-        current = OUT.read_text(encoding="utf-8") if OUT.is_file() else ""
-        if current != text:
-            print(f"{OUT} is out of date: run python tools/nlu_namespace/generate_tasks.py", file=sys.stderr)
-            return 1
-        return 0
-    tmp = OUT.with_suffix(".yaml.part")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(OUT)
-    doc = yaml.safe_load(text)
-    print(
-        f"wrote {OUT}: {len(doc['models'])} models, {len(doc['nlu_names'])} NLU names in the table, "
-        f"{len(doc['no_equivalent'])} no-equivalent names"
-    )
-    return 0
+    return emit(OUT, render(generate()), "generate_tasks.py", "in the table")
 
 
 if __name__ == "__main__":
